@@ -1,0 +1,149 @@
+"""Parser from canonical DSL text (or LEAPS token ids) to the AST of `karel.program`.
+
+The grammar, written once (recursive descent below follows it rule by rule):
+
+    program := DEF run m( block m)
+    block   := stmt+
+    stmt    := action
+             | WHILE c( cond c) w( block w)
+             | REPEAT R=n r( block r)                  n in 0..19
+             | IF c( cond c) i( block i)
+             | IFELSE c( cond c) i( block i) ELSE e( block e)
+    cond    := perception | not c( cond c)
+    action  := move | turnLeft | turnRight | pickMarker | putMarker
+    perception := frontIsClear | leftIsClear | rightIsClear | markersPresent | noMarkersPresent
+
+Tokens are separated by whitespace. Errors are `ProgramSyntaxError`s naming the 0-based token position and
+what was expected there. Nested `not` is accepted (the LLM-GS parser accepts it too).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from karel.dsl import PAD_ID, TOKENS, Action, Perception
+from karel.program import Act, Cond, Feature, If, IfElse, Not, Program, Repeat, Stmt, While
+
+_REPEAT_COUNT = re.compile(r"R=(-?\d+)")
+_ACTIONS = {a.name: a for a in Action}
+_PERCEPTIONS = {p.name: p for p in Perception}
+_STATEMENT_STARTS = "an action, WHILE, REPEAT, IF or IFELSE"
+
+
+class ProgramSyntaxError(ValueError):
+    """A program that does not follow the grammar; `position` is the 0-based index of the bad token."""
+
+    def __init__(self, position: int, found: str | None, expected: str):
+        self.position, self.found, self.expected = position, found, expected
+        where = f"'{found}'" if found is not None else "end of program"
+        super().__init__(f"token {position}: expected {expected}, found {where}")
+
+
+def parse(text: str) -> Program:
+    """Parse canonical (whitespace-separated) program text into a `Program`."""
+    return _Parser(text.split()).program()
+
+
+def parse_ids(ids: Sequence[int]) -> Program:
+    """Parse LEAPS token ids; reading stops at the first pad id (50) or beyond."""
+    tokens = []
+    for position, i in enumerate(ids):
+        i = int(i)
+        if i >= PAD_ID:
+            break
+        if i < 0:
+            raise ProgramSyntaxError(position, str(i), "a token id in 0..50")
+        tokens.append(TOKENS[i])
+    return _Parser(tokens).program()
+
+
+class _Parser:
+    def __init__(self, tokens: list[str]):
+        self.tokens = tokens
+        self.pos = 0
+
+    def peek(self) -> str | None:
+        return self.tokens[self.pos] if self.pos < len(self.tokens) else None
+
+    def fail(self, expected: str):
+        raise ProgramSyntaxError(self.pos, self.peek(), expected)
+
+    def expect(self, token: str) -> None:
+        if self.peek() != token:
+            self.fail(f"'{token}'")
+        self.pos += 1
+
+    def program(self) -> Program:
+        for token in ("DEF", "run", "m("):
+            self.expect(token)
+        program = Program(self.block("m)"))
+        if self.pos != len(self.tokens):
+            self.fail("end of program after 'm)'")
+        return program
+
+    def block(self, close: str) -> tuple[Stmt, ...]:
+        """One or more statements, then the closing token `close`."""
+        if self.peek() == close:
+            self.fail(f"{_STATEMENT_STARTS} (blocks are non-empty)")
+        stmts = []
+        while self.peek() != close:
+            stmts.append(self.stmt(close))
+        self.pos += 1
+        return tuple(stmts)
+
+    def stmt(self, close: str) -> Stmt:
+        token = self.peek()
+        if token in _ACTIONS:
+            self.pos += 1
+            return Act(_ACTIONS[token])
+        if token == "WHILE":
+            self.pos += 1
+            cond = self.bracketed_cond()
+            self.expect("w(")
+            return While(cond, self.block("w)"))
+        if token == "REPEAT":
+            self.pos += 1
+            count = self.repeat_count()
+            self.expect("r(")
+            return Repeat(count, self.block("r)"))
+        if token == "IF":
+            self.pos += 1
+            cond = self.bracketed_cond()
+            self.expect("i(")
+            return If(cond, self.block("i)"))
+        if token == "IFELSE":
+            self.pos += 1
+            cond = self.bracketed_cond()
+            self.expect("i(")
+            then = self.block("i)")
+            self.expect("ELSE")
+            self.expect("e(")
+            return IfElse(cond, then, self.block("e)"))
+        self.fail(f"{_STATEMENT_STARTS} or '{close}'")
+
+    def repeat_count(self) -> int:
+        match = _REPEAT_COUNT.fullmatch(self.peek() or "")
+        if match is None:
+            self.fail("a repeat count R=0 .. R=19")
+        count = int(match.group(1))
+        if not 0 <= count <= 19:
+            raise ProgramSyntaxError(self.pos, self.peek(), "a repeat count R=0 .. R=19 (count out of range)")
+        self.pos += 1
+        return count
+
+    def bracketed_cond(self) -> Cond:
+        self.expect("c(")
+        cond = self.cond()
+        self.expect("c)")
+        return cond
+
+    def cond(self) -> Cond:
+        token = self.peek()
+        if token in _PERCEPTIONS:
+            self.pos += 1
+            return Feature(_PERCEPTIONS[token])
+        if token == "not":
+            self.pos += 1
+            return Not(self.bracketed_cond())
+        self.fail("a perception or 'not'")

@@ -1,0 +1,84 @@
+"""The task protocol: a seeded instance generator plus per-episode reward rules.
+
+Instance i of a task is drawn from `numpy.random.RandomState(i)` with exactly the draws of the LLM-GS
+release (`prog_policies/karel_tasks/*.py`), so our instance i is theirs. `Rules` objects hold the per-episode
+task state (previous marker count, DoorKey's lock, Snake's body, ...) and are called after every executed
+action; like the reference, they may edit the world (DoorKey opens its door, OneStroke walls off visited
+cells, Snake moves its body markers).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, ClassVar, Protocol
+
+import numpy as np
+import torch
+
+from karel.world import World, Worlds
+
+CRASH_PENALTY = -1.0  # replaces the step reward when a task rule is violated (LLM-GS `BaseTask`)
+
+
+class Rules(Protocol):
+    """Per-episode reward rules: called after every executed action with the current world."""
+
+    def __call__(self, world: World) -> tuple[bool, float]:
+        """Return `(terminated, step_reward)`; may edit `world` in place."""
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One task instance: the initial world and the task facts drawn with it (marker cells, key cell, ...)."""
+
+    seed: int
+    world: World  # never mutated: episodes start from a copy
+    layout: Any
+
+
+class Task(ABC):
+    """A Karel benchmark task. Subclasses set `family`, `default_size`, and implement `generate` and `rules`."""
+
+    family: ClassVar[str]
+    default_size: ClassVar[tuple[int, int]]  # (H, W), border walls included
+    has_sparse: ClassVar[bool] = False
+    version: ClassVar[int] = 1  # bumped when rewards or instance generation change
+
+    def __init__(self, sparse: bool = False, height: int | None = None, width: int | None = None):
+        if sparse and not self.has_sparse:
+            raise ValueError(f"task {self.family} has no sparse variant")
+        self.sparse = sparse
+        self.height = height or self.default_size[0]
+        self.width = width or self.default_size[1]
+
+    @property
+    def name(self) -> str:
+        return self.family + ("Sparse" if self.sparse else "")
+
+    def __repr__(self) -> str:
+        return f"{self.name}({self.height}x{self.width})"
+
+    def instance(self, seed: int) -> Instance:
+        """Instance `seed`, generated from `RandomState(seed)` as the reference does."""
+        world, layout = self.generate(np.random.RandomState(seed))
+        return Instance(seed, world, layout)
+
+    def initial_worlds(self, seeds: Iterable[int], device: torch.device | str = "cpu") -> Worlds:
+        """Initial worlds of the given instances, batched: `[N, H, W]` tensors."""
+        return Worlds.stack([self.instance(s).world for s in seeds], device=device)
+
+    def empty_world(self) -> World:
+        """An H x W world with border walls, no markers, the agent at (1, 1) facing East."""
+        walls = np.zeros((self.height, self.width), dtype=bool)
+        walls[0, :] = walls[-1, :] = walls[:, 0] = walls[:, -1] = True
+        return World(walls, np.zeros(walls.shape, dtype=np.int64), 1, 1, 1)
+
+    @abstractmethod
+    def generate(self, rng: np.random.RandomState) -> tuple[World, Any]:
+        """Draw an initial world and its layout with the reference's draws, in the reference's order."""
+
+    @abstractmethod
+    def rules(self, instance: Instance) -> Rules:
+        """Fresh reward rules for one episode on `instance`."""
