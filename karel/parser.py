@@ -28,7 +28,7 @@ from karel.program import Act, Cond, Feature, If, IfElse, Not, Program, Repeat, 
 _REPEAT_COUNT = re.compile(r"R=(-?\d+)")
 _ACTIONS = {a.name: a for a in Action}
 _PERCEPTIONS = {p.name: p for p in Perception}
-_STATEMENT_STARTS = "an action, WHILE, REPEAT, IF or IFELSE"
+_STATEMENT_STARTS = "a statement (action, WHILE, REPEAT, IF or IFELSE)"
 
 
 class ProgramSyntaxError(ValueError):

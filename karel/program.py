@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Union
 
-from karel.dsl import MAX_BLOCK_LENGTH, MAX_NESTING, MAX_TOKENS, Action, Perception
+from karel.dsl import MAX_BLOCK_LENGTH, MAX_NESTING, MAX_TOKENS, TOKEN_ID, Action, Perception
 
 
 @dataclass(frozen=True)
@@ -111,6 +111,11 @@ def block_tokens(block: tuple[Stmt, ...]) -> list[str]:
 def to_text(program: Program) -> str:
     """Canonical text of a program: its tokens joined by single spaces."""
     return " ".join(program.tokens())
+
+
+def to_ids(program: Program) -> list[int]:
+    """LEAPS token ids of a program, `DEF run m( ... m)` included, no padding."""
+    return [TOKEN_ID[token] for token in program.tokens()]
 
 
 def blocks(stmt: Stmt | Program) -> tuple[tuple[Stmt, ...], ...]:

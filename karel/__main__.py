@@ -1,0 +1,5 @@
+import sys
+
+from karel.cli import main
+
+sys.exit(main())

@@ -1,0 +1,161 @@
+"""Pictures of Karel worlds: one frame per world, animated GIFs of episodes.
+
+`render_world` draws a light grid, wall cells dark, markers as filled circles (the count written inside
+when it is above 1) and the agent as a triangle pointing where it faces, on top. Shapes are drawn at
+`SUPERSAMPLE` times the size and scaled down, which smooths their edges. `render_episode` turns the
+worlds of an episode (`Episode.worlds`: the initial world, then one after each action) into frames, with an
+optional caption strip under each (`episode_captions` writes step, action and return); `save_episode`
+writes them as an animated GIF or the first one as a PNG, atomically.
+
+GIF note: Pillow merges consecutive identical frames into one frame shown for their summed duration, so
+a GIF of an episode with repeated worlds (a blocked `pickMarker`, say) has fewer frames than worlds but
+the same running time. Captions that include the step number make every frame distinct.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFont
+
+from karel.dsl import Action
+from karel.world import World
+
+SUPERSAMPLE = 3
+BACKGROUND = (250, 250, 246)
+GRID_LINE = (212, 212, 206)
+WALL = (58, 63, 78)
+MARKER = (224, 122, 31)
+MARKER_TEXT = (255, 255, 255)
+MARKER_TEXT_STROKE = (110, 52, 6)
+AGENT = (37, 99, 235)
+AGENT_OUTLINE = (15, 33, 86)
+CAPTION_BACKGROUND = (255, 255, 255)
+CAPTION_TEXT = (40, 40, 48)
+SAVE_FORMATS = {".gif": "GIF", ".png": "PNG"}
+
+# Agent triangle in cell units, facing North (tip up); other headings rotate it about the centre.
+_AGENT_NORTH = ((0.5, 0.16), (0.82, 0.8), (0.18, 0.8))
+
+
+def render_world(world: World, cell: int = 32) -> Image.Image:
+    """One RGB frame of `world`, `world.width * cell` by `world.height * cell` pixels."""
+    s = cell * SUPERSAMPLE
+    image = Image.new("RGB", (world.width * s, world.height * s), BACKGROUND)
+    draw = ImageDraw.Draw(image)
+    _draw_grid(draw, world, s)
+    _draw_markers(draw, world, s)
+    _draw_agent(draw, world, s)
+    _draw_counts(draw, world, s)
+    return image.resize((world.width * cell, world.height * cell), Image.Resampling.LANCZOS)
+
+
+def _draw_grid(draw: ImageDraw.ImageDraw, world: World, s: int) -> None:
+    line = max(1, s // 32)
+    for r in range(world.height):
+        for c in range(world.width):
+            fill = WALL if world.walls[r, c] else BACKGROUND
+            draw.rectangle((c * s, r * s, (c + 1) * s - 1, (r + 1) * s - 1), fill=fill, outline=GRID_LINE, width=line)
+
+
+def _draw_markers(draw: ImageDraw.ImageDraw, world: World, s: int) -> None:
+    radius = 0.3 * s
+    for r, c in zip(*world.markers.nonzero()):
+        cx, cy = (c + 0.5) * s, (r + 0.5) * s
+        draw.ellipse((cx - radius, cy - radius, cx + radius, cy + radius), fill=MARKER)
+
+
+def _draw_agent(draw: ImageDraw.ImageDraw, world: World, s: int) -> None:
+    points = []
+    for x, y in _AGENT_NORTH:
+        for _ in range(world.direction):  # a quarter turn clockwise about the cell centre, per heading step
+            x, y = 1.0 - y, x
+        points.append(((world.col + x) * s, (world.row + y) * s))
+    draw.polygon(points, fill=AGENT, outline=AGENT_OUTLINE, width=max(1, s // 20))
+
+
+def _draw_counts(draw: ImageDraw.ImageDraw, world: World, s: int) -> None:
+    """Marker counts above 1, drawn last so they stay readable when the agent stands on the cell."""
+    font = _font(int(0.4 * s))
+    for r, c in zip(*world.markers.nonzero()):
+        if world.markers[r, c] > 1:
+            draw.text(
+                ((c + 0.5) * s, (r + 0.5) * s), str(int(world.markers[r, c])), fill=MARKER_TEXT, font=font,
+                anchor="mm", stroke_width=max(1, s // 24), stroke_fill=MARKER_TEXT_STROKE,
+            )  # fmt: skip
+
+
+def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    return ImageFont.load_default(size=size)
+
+
+def _add_caption(frame: Image.Image, caption: str, cell: int) -> Image.Image:
+    """`frame` with a strip of text under it; the strip height depends only on `cell`."""
+    strip = max(14, int(0.6 * cell))
+    out = Image.new("RGB", (frame.width, frame.height + strip), CAPTION_BACKGROUND)
+    out.paste(frame, (0, 0))
+    draw = ImageDraw.Draw(out)
+    draw.line((0, frame.height, frame.width, frame.height), fill=GRID_LINE)
+    draw.text((max(3, cell // 8), frame.height + strip / 2), caption, fill=CAPTION_TEXT,
+              font=_font(int(0.6 * strip)), anchor="lm")  # fmt: skip
+    return out
+
+
+def episode_captions(actions: Sequence[int], rewards: Sequence[float]) -> list[str]:
+    """Captions for the len(actions) + 1 frames of an episode: step, last action and return so far."""
+    if len(actions) != len(rewards):
+        raise ValueError(f"got {len(actions)} actions but {len(rewards)} rewards")
+    captions, total = ["step 0"], 0.0
+    for t, (action, reward) in enumerate(zip(actions, rewards), start=1):
+        total += reward
+        captions.append(f"step {t}  {Action(action).name}  return {total:.3f}")
+    return captions
+
+
+def render_episode(worlds: Sequence[World], cell: int = 32, captions: Sequence[str] | None = None) -> list[Image.Image]:
+    """One frame per world; with `captions` (one string per world) each frame gets a caption strip."""
+    if captions is not None and len(captions) != len(worlds):
+        raise ValueError(f"got {len(captions)} captions for {len(worlds)} worlds")
+    frames = [render_world(w, cell) for w in worlds]
+    if captions is not None:
+        frames = [_add_caption(f, text, cell) for f, text in zip(frames, captions)]
+    return frames
+
+
+def save_episode(
+    worlds: Sequence[World],
+    path: str | os.PathLike,
+    duration_ms: int = 150,
+    cell: int = 32,
+    captions: Sequence[str] | None = None,
+) -> None:
+    """Write an animated GIF of all worlds (looping forever, `duration_ms` per frame) for a `.gif` path, or the
+    first world as a PNG for a `.png` path. The file is written to a temporary file in the same folder and
+    moved into place, so an interrupted run never leaves a partial file at `path`."""
+    path = Path(path)
+    fmt = SAVE_FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise ValueError(f"cannot save an episode as {path.suffix or 'a file without suffix'!r}; "
+                         f"allowed suffixes: {', '.join(SAVE_FORMATS)}")  # fmt: skip
+    if not worlds:
+        raise ValueError("no worlds to save")
+    if fmt == "PNG":
+        worlds, captions = worlds[:1], None if captions is None else captions[:1]
+    frames = render_episode(worlds, cell, captions)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")  # same folder, so os.replace is atomic
+    try:
+        with open(tmp, "xb") as f:
+            if fmt == "GIF":
+                frames[0].save(f, format=fmt, save_all=True, append_images=frames[1:], duration=duration_ms, loop=0)
+            else:
+                frames[0].save(f, format=fmt)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+__all__ = ["episode_captions", "render_episode", "render_world", "save_episode"]

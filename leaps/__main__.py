@@ -1,0 +1,5 @@
+import sys
+
+from leaps.cli import main
+
+sys.exit(main())

@@ -1,0 +1,30 @@
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+setup(
+    name="karel-prl",
+    version="0.1.0",
+    description="Programmatic reinforcement learning on Karel: LEAPS, hill climbing, LLM-GS, one batched executor.",
+    long_description=Path(__file__).with_name("README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=find_packages(include=["karel", "karel.*", "leaps", "leaps.*", "synthesis", "synthesis.*"]),
+    package_data={"karel": ["py.typed"]},
+    install_requires=[
+        "torch>=2.1",
+        "numpy>=1.24",
+        "gymnasium>=1.0",
+        "pillow>=10",
+    ],
+    extras_require={
+        "test": ["pytest>=8"],
+    },
+    entry_points={
+        "console_scripts": [
+            "karel = karel.cli:main",
+            "leaps = leaps.cli:main",
+            "synthesis = synthesis.cli:main",
+        ],
+    },
+)

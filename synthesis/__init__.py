@@ -1,0 +1,1 @@
+"""Stage 2 and all program search: latent-space CEM/CEBS, hill climbing, LLM-GS, sweeps and reports."""

@@ -1,0 +1,87 @@
+"""`karel` console script end to end: output formats, batch mode and one-line errors with exit codes."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from karel.cli import main
+
+STAIRS = "DEF run m( WHILE c( noMarkersPresent c) w( turnLeft move turnRight move w) m)"
+
+
+def karel(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "karel", *args], input=stdin, capture_output=True, timeout=120)
+
+
+def test_console_script_eval_json():
+    done = subprocess.run(["karel", "eval", "--task", "StairClimberSparse", "--program", STAIRS, "--json"],
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert set(result) == {"task", "program", "engine", "device", "instances", "returns", "mean"}
+    assert result["mean"] == 1.0 and result["instances"] == 32 and result["engine"] == "reference"
+
+
+def test_eval_text_output_and_instances(capsys):
+    assert main(["eval", "--task", "StairClimberSparse", "--program", STAIRS, "--instances", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "mean return 1 over 3 instances" in out and out.count("1") >= 3
+
+
+def test_program_text_is_canonicalised(capsys):
+    main(["eval", "--task", "StairClimberSparse", "--program", "  DEF run\tm( move   m) ", "--json", "--instances", "1"])
+    assert json.loads(capsys.readouterr().out)["program"] == "DEF run m( move m)"
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["eval", "--task", "Nope", "--program", STAIRS], "unknown task 'Nope'; known tasks: "),
+        (["eval", "--task", "TopOff", "--program", "DEF run m( m)"], "bad program: token 3: expected"),
+        (["eval", "--task", "TopOff", "--program", "DEF run m( REPEAT R=25 r( move r) m)"], "count out of range"),
+        (["eval", "--task", "TopOff", "--program", STAIRS, "--instances", "0"], "must be >= 1"),
+        (["render", "--task", "TopOff", "--program", STAIRS, "--out", "x.jpg"], "--out must end in .gif"),
+        (["frobnicate"], "invalid choice"),
+    ],
+)
+def test_bad_input_gives_one_line_error_and_exit_code_2(args, message):
+    done = karel(*args)
+    assert done.returncode == 2
+    err = done.stderr.decode()
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_stdin_batch_reports_bad_lines_in_place_and_keeps_going():
+    stdin = (STAIRS + "\n" + "DEF run m( move\n" + "\n").encode() + b"\xff\xfe\n" + b"DEF run m( move m)\n"
+    done = karel("eval", "--task", "StairClimberSparse", "--program", "-", "--instances", "4", stdin=stdin)
+    lines = [json.loads(line) for line in done.stdout.decode().splitlines()]
+    assert done.returncode == 1  # some lines failed
+    assert len(lines) == 5
+    assert lines[0]["mean"] == 1.0 and "error" not in lines[0]
+    assert "token 4" in lines[1]["error"] and lines[1]["program"] == "DEF run m( move"
+    assert "token 0" in lines[2]["error"]  # an empty line is a bad program, not silently dropped
+    assert "unreadable line" in lines[3]["error"]
+    assert lines[4]["returns"] == [0.0] * 4
+
+
+def test_stdin_batch_all_good_exits_0():
+    done = karel("eval", "--task", "TopOff", "--program", "-", "--instances", "2", stdin=f"{STAIRS}\n{STAIRS}\n".encode())
+    assert done.returncode == 0 and len(done.stdout.splitlines()) == 2
+
+
+def test_tasks_lists_every_registered_task(capsys):
+    from karel.tasks import TASKS
+
+    assert main(["tasks", "--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["task"] for r in rows] == list(TASKS)
+    assert all(r["description"] for r in rows)
+
+
+def test_help_mentions_every_command():
+    out = karel("--help").stdout.decode()
+    for command in ("tasks", "eval", "render"):
+        assert command in out
