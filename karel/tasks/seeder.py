@@ -56,6 +56,7 @@ class SeederRules:
         reward = (count - self.previous_markers) / self.target_markers
         decreased = count < self.previous_markers
         self.previous_markers = count
-        if world.markers.max() > 1 or decreased:
+        doubled = np.count_nonzero(world.markers) < count  # some cell holds 2+ (cheaper than max())
+        if doubled or decreased:
             return True, CRASH_PENALTY
         return count == self.target_markers, reward

@@ -59,8 +59,9 @@ class WallAvoider(Task):
 class WallAvoiderRules:
     def __init__(self, layout: WallAvoiderLayout, shape: tuple[int, int]):
         self.target_markers = layout.target_markers
-        self.forbidden = np.zeros(shape, dtype=bool)
-        self.forbidden[tuple(zip(*layout.forbidden))] = True
+        forbidden = np.zeros(shape, dtype=np.int64)
+        forbidden[tuple(zip(*layout.forbidden))] = 1
+        self.forbidden = forbidden.ravel()  # [H*W] 0/1 weights: markers @ forbidden counts forbidden markers
         self.previous_markers = 0
 
     def __call__(self, world: World) -> tuple[bool, float]:
@@ -69,6 +70,10 @@ class WallAvoiderRules:
         reward = (count - self.previous_markers) / self.target_markers
         decreased = count < self.previous_markers
         self.previous_markers = count
-        if markers[self.forbidden].any() or markers.max() > 1 or decreased:
+        # Markers are never negative, so these match the reference's `(markers * forbidden > 0).any()` and
+        # `(markers > 1).any()` without allocating.
+        on_forbidden = markers.ravel().dot(self.forbidden) > 0
+        doubled = np.count_nonzero(markers) < count
+        if on_forbidden or doubled or decreased:
             return True, CRASH_PENALTY
         return count == self.target_markers, reward
