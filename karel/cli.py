@@ -108,15 +108,16 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    from karel.render import save_episode  # Pillow is only needed here
+    from karel.render import episode_captions, save_episode  # Pillow is only needed here
 
     task = _task(args.task)
     program = _program(args.program)
     if not args.out.endswith((".gif", ".png")):
         raise UsageError(f"--out must end in .gif (animation) or .png (first frame), got {args.out!r}")
     episode = run_task_episode(program, task, args.instance, record_worlds=True)
-    save_episode(episode.worlds, args.out)
-    print(f"{args.out}: {len(episode.worlds)} frames, return {episode.episode_return:.6g} "
+    save_episode(episode.worlds, args.out, captions=episode_captions(episode.actions, episode.rewards))
+    what = f"{len(episode.worlds)} frames" if args.out.endswith(".gif") else "the first frame"
+    print(f"{args.out}: {what} of a {len(episode.actions)}-action episode, return {episode.episode_return:.6g} "
           f"({episode.termination.name.lower()})")  # fmt: skip
     return 0
 

@@ -102,6 +102,14 @@ class World:
     def turn_around(self) -> None:
         self.direction = (self.direction + 2) % 4
 
+    def to_onehot(self) -> np.ndarray:
+        """The LEAPS one-hot view of this world, `[16, H, W]` bool (as `Worlds.to_onehot`)."""
+        onehot = np.zeros((NUM_CHANNELS, self.height, self.width), dtype=bool)
+        onehot[self.direction, self.row, self.col] = True
+        onehot[WALL_CHANNEL] = self.walls
+        np.put_along_axis(onehot, (MARKER_CHANNEL + self.markers)[None], True, axis=0)
+        return onehot
+
     def loop_key(self) -> str:
         """The LLM-GS loop-detector key: decimal digits of row, col, direction and every marker count,
         concatenated without separators (walls excluded). Distinct states can share a key, e.g. agent

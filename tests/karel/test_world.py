@@ -96,3 +96,8 @@ def test_step_semantics_on_a_single_world():
     assert w.step(3) and w.markers[1, 2] == 9
     w.direction = 1
     assert not w.step(0, crashable=True) and w.direction == 1 and w.col == 2  # crashable: unchanged
+
+
+def test_single_world_onehot_matches_the_batched_view():
+    w = World.from_text(TEXT)
+    assert np.array_equal(Worlds.stack([w]).to_onehot()[0].numpy(), w.to_onehot())

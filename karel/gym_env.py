@@ -1,0 +1,86 @@
+"""Every task as a gymnasium environment, `karel/<Task>-v0`, so that deep-RL libraries can train on them.
+
+Observation: the LEAPS one-hot view `[16, H, W]` uint8 (`World.to_onehot`). Actions: `Discrete(5)` with
+the LEAPS action ids (0 move, 1 turnLeft, 2 turnRight, 3 pickMarker, 4 putMarker), non-crashable
+semantics. Reward and termination: the task's rules after every action. Truncation: after `max_steps`
+actions (default 10,000, the program call budget). `reset(options={"instance": i})` starts task instance
+i; without it the instance id is drawn from the environment's seeded generator.
+
+Registration happens on import of this module: `import karel.gym_env; gymnasium.make("karel/TopOff-v0")`,
+or in one call `gymnasium.make("karel.gym_env:karel/TopOff-v0")`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium
+import numpy as np
+from gymnasium import spaces
+
+from karel.dsl import MAX_CALLS, Action
+from karel.tasks import TASKS, make
+from karel.world import NUM_CHANNELS, World
+
+MAX_INSTANCE = 2**31  # instance ids drawn by reset lie in [0, MAX_INSTANCE)
+
+
+class KarelEnv(gymnasium.Env):
+    """One Karel task as a gymnasium environment."""
+
+    metadata = {"render_modes": ["rgb_array", "ansi"], "render_fps": 8}
+
+    def __init__(self, task: str, max_steps: int = MAX_CALLS, render_mode: str | None = None, **task_params):
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}")
+        self.task = make(task, **task_params)
+        self.max_steps = max_steps
+        self.render_mode = render_mode
+        self.observation_space = spaces.Box(0, 1, (NUM_CHANNELS, self.task.height, self.task.width), np.uint8)
+        self.action_space = spaces.Discrete(len(Action))
+        self.world: World | None = None
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        super().reset(seed=seed)
+        options = options or {}
+        instance_id = int(options["instance"]) if "instance" in options else int(self.np_random.integers(MAX_INSTANCE))
+        instance = self.task.instance(instance_id)
+        self.world = instance.world.copy()
+        self.rules = self.task.rules(instance)
+        self.steps = 0
+        self.instance_id = instance_id
+        return self._observation(), {"instance": instance_id}
+
+    def step(self, action):
+        if self.world is None:
+            raise RuntimeError("call reset() before step()")
+        if not self.action_space.contains(action):
+            raise ValueError(f"action must be an integer in 0..{len(Action) - 1}, got {action!r}")
+        self.world.step(Action(int(action)))
+        terminated, reward = self.rules(self.world)
+        self.steps += 1
+        truncated = not terminated and self.steps >= self.max_steps
+        return self._observation(), float(reward), bool(terminated), truncated, {"instance": self.instance_id}
+
+    def render(self):
+        if self.world is None or self.render_mode is None:
+            return None
+        if self.render_mode == "ansi":
+            return self.world.to_text()
+        from karel.render import render_world
+
+        return np.asarray(render_world(self.world).convert("RGB"))
+
+    def _observation(self) -> np.ndarray:
+        return self.world.to_onehot().astype(np.uint8)
+
+
+def register_envs() -> None:
+    """Register `karel/<Task>-v0` for every task (idempotent)."""
+    for name in TASKS:
+        env_id = f"karel/{name}-v0"
+        if env_id not in gymnasium.registry:
+            gymnasium.register(id=env_id, entry_point=KarelEnv, kwargs={"task": name})
+
+
+register_envs()
