@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 from karel.interpreter import evaluate, mean_return, run_task_episode
 from karel.parser import parse
@@ -60,8 +60,17 @@ def _description(family: type) -> str:
     return ""
 
 
-def _evaluation(task: Task, program: Program, args: argparse.Namespace) -> dict:
-    returns = evaluate(program, task, range(args.instances))
+def _returns(task: Task, programs: list[Program], args: argparse.Namespace) -> list[list[float]]:
+    """Episode returns of every program on instances 0..N-1, with the chosen engine."""
+    if args.engine == "reference":
+        return [evaluate(program, task, range(args.instances)) for program in programs]
+    from karel.executor import execute
+
+    instances = [task.instance(i) for i in range(args.instances)]
+    return execute(programs, task, instances, device=args.device).returns.tolist()
+
+
+def _result(task: Task, program: Program, returns: list[float], args: argparse.Namespace) -> dict:
     return {
         "task": task.name,
         "program": to_text(program),
@@ -73,19 +82,31 @@ def _evaluation(task: Task, program: Program, args: argparse.Namespace) -> dict:
     }
 
 
-def _stdin_lines() -> Iterator[tuple[str | None, str | None]]:
-    """Yield (text, error) per stdin line; undecodable lines yield an error instead of stopping."""
+def _stdin_programs(task: Task) -> list[Program | dict]:
+    """Each stdin line as a parsed program, or as the error line to print in its place."""
+    parsed = []
     for raw in sys.stdin.buffer:
         try:
-            yield raw.decode("utf-8").strip(), None
+            text = raw.decode("utf-8").strip()
         except UnicodeDecodeError as error:
-            yield None, f"unreadable line: {error}"
+            parsed.append({"task": task.name, "program": None, "error": f"unreadable line: {error}"})
+            continue
+        try:
+            parsed.append(_program(text))
+        except UsageError as bad:
+            parsed.append({"task": task.name, "program": text, "error": str(bad)})
+    return parsed
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
     task = _task(args.task)
+    if args.device == "cuda" and args.engine == "reference":
+        raise UsageError("the reference engine runs on the CPU; use --engine batched for --device cuda")
+    if args.device == "cuda" and not _cuda_available():
+        raise UsageError("--device cuda: no CUDA device is available")
     if args.program != "-":
-        result = _evaluation(task, _program(args.program), args)
+        program = _program(args.program)
+        result = _result(task, program, _returns(task, [program], args)[0], args)
         if args.json:
             print(json.dumps(result))
         else:
@@ -93,18 +114,18 @@ def cmd_eval(args: argparse.Namespace) -> int:
             print(f"program: {result['program']}")
             print("returns: " + " ".join(f"{r:.6g}" for r in result["returns"]))
         return 0
-    failed = False
-    for text, error in _stdin_lines():
-        if error is None:
-            try:
-                result = _evaluation(task, _program(text), args)
-            except UsageError as bad:
-                error = str(bad)
-        if error is not None:
-            failed = True
-            result = {"task": task.name, "program": text, "error": error}
-        print(json.dumps(result), flush=True)
-    return 1 if failed else 0
+    lines = _stdin_programs(task)
+    programs = [p for p in lines if isinstance(p, Program)]
+    returns = iter(_returns(task, programs, args) if programs else [])  # all programs as one batch
+    for line in lines:
+        print(json.dumps(_result(task, line, next(returns), args) if isinstance(line, Program) else line))
+    return 1 if len(programs) < len(lines) else 0
+
+
+def _cuda_available() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
 
 
 def cmd_render(args: argparse.Namespace) -> int:
@@ -148,8 +169,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--program", required=True,
                     help='program text, e.g. "DEF run m( move m)"; "-" reads one program per stdin line')  # fmt: skip
     ev.add_argument("--instances", type=_positive, default=32, help="evaluate on instances 0..N-1 (default 32)")
-    ev.add_argument("--engine", choices=["reference"], default="reference", help="execution engine")
-    ev.add_argument("--device", choices=["cpu"], default="cpu", help="device of the engine")
+    ev.add_argument("--engine", choices=["reference", "batched"], default="reference",
+                    help="reference interpreter (default) or the batched executor")  # fmt: skip
+    ev.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="device of the batched executor")
     ev.add_argument("--json", action="store_true", help="print one JSON object (per program)")
 
     render = commands.add_parser("render", help="render one episode as an animated GIF or a PNG")

@@ -10,7 +10,7 @@ cells, Snake moves its body markers).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
@@ -20,6 +20,44 @@ import torch
 from karel.world import World, Worlds
 
 CRASH_PENALTY = -1.0  # replaces the step reward when a task rule is violated (LLM-GS `BaseTask`)
+
+
+State = dict[str, torch.Tensor]  # per-episode task state, every value with leading dimension N
+
+
+class BatchRules(ABC):
+    """Vectorised per-step rules for N episodes of one task: the batched twin of `Rules`.
+
+    Built once for E instances (their layouts as `[E, ...]` tensors on one device). `reset` makes the
+    per-episode state of N episodes, episode n playing instance `instance[n]`; `step` applies the rules to
+    the episodes in `acted` (those that executed an action this step) and leaves the others untouched.
+    Every state value has leading dimension N, so the executor can select and compact episodes with one
+    index. A rule that cannot decide an episode exactly sets `state["fallback"][n]`, and the executor
+    re-runs that episode with the reference interpreter.
+    """
+
+    def __init__(self, task: Task, instances: Sequence[Instance], device: torch.device | str):
+        self.task = task
+        self.device = torch.device(device)
+
+    @abstractmethod
+    def reset(self, instance: torch.Tensor) -> State:
+        """State of N fresh episodes; `instance` [N] int64 indexes the E instances."""
+
+    @abstractmethod
+    def step(self, worlds: Worlds, state: State, acted: torch.Tensor) -> tuple[Worlds, State, torch.Tensor, torch.Tensor]:
+        """Apply the rules where `acted` [N] bool; return (worlds, state, terminated [N] bool, reward [N] float64).
+        Rewards are 0.0 and terminated False where `acted` is False."""
+
+
+def total_markers(worlds: Worlds) -> torch.Tensor:
+    """[N] int64: markers in each world (summed as int64: a uint8 sum would overflow)."""
+    return worlds.markers.sum(dim=(1, 2), dtype=torch.int64)
+
+
+def marked_cells(worlds: Worlds) -> torch.Tensor:
+    """[N] int64: cells holding at least one marker in each world."""
+    return (worlds.markers > 0).sum(dim=(1, 2))
 
 
 class Rules(Protocol):
@@ -82,3 +120,7 @@ class Task(ABC):
     @abstractmethod
     def rules(self, instance: Instance) -> Rules:
         """Fresh reward rules for one episode on `instance`."""
+
+    @abstractmethod
+    def batch_rules(self, instances: Sequence[Instance], device: torch.device | str = "cpu") -> BatchRules:
+        """Vectorised rules for episodes on `instances` (see `BatchRules`)."""

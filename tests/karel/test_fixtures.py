@@ -14,15 +14,17 @@ from karel.cli import main
 FIXTURES = json.loads((Path(__file__).parents[1] / "fixtures" / "published_fixtures.json").read_text())
 
 
-def eval_json(capsys, task: str, program: str, instances: int) -> dict:
-    code = main(["eval", "--task", task, "--program", program, "--instances", str(instances), "--json"])
+def eval_json(capsys, task: str, program: str, instances: int, engine: str = "reference") -> dict:
+    code = main(["eval", "--task", task, "--program", program, "--instances", str(instances), "--json", "--engine", engine])
     assert code == 0
     return json.loads(capsys.readouterr().out)
 
 
+@pytest.mark.parametrize("engine", ["reference", "batched"])
 @pytest.mark.parametrize("fixture", FIXTURES, ids=[f"{f['task']}-{i}" for i, f in enumerate(FIXTURES)])
-def test_fixture_mean_over_32_instances(capsys, fixture):
-    result = eval_json(capsys, fixture["task"], fixture["program"], 32)
+def test_fixture_mean_over_32_instances(capsys, fixture, engine):
+    result = eval_json(capsys, fixture["task"], fixture["program"], 32, engine)
+    assert result["engine"] == engine
     assert result["mean"] == pytest.approx(fixture["mean32"], abs=1e-9)
     assert result["program"] == fixture["program"]
     assert len(result["returns"]) == 32

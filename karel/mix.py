@@ -1,0 +1,63 @@
+"""A fixed, seeded program mix for differential tests and benchmarks of the executors.
+
+Two thirds of the programs are mutants of well-known programs (the published fixtures of LLM-GS and
+prog_policies): one statement of a random block replaced by freshly sampled statements; the rest are
+random programs of the search space (`sample_search_program`). The mix is deterministic for a seed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields, replace
+
+import numpy as np
+
+from karel.parser import parse
+from karel.program import Program, Stmt, blocks
+from karel.sampler import sample_search_program, sample_statement
+
+FIXTURE_PROGRAMS = (
+    "DEF run m( REPEAT R=4 r( WHILE c( frontIsClear c) w( move w) putMarker turnLeft r) m)",
+    "DEF run m( WHILE c( noMarkersPresent c) w( IFELSE c( rightIsClear c) i( turnRight move i) ELSE e( IFELSE c( frontIsClear c) i( move i) ELSE e( turnLeft e) e) w) m)",
+    "DEF run m( WHILE c( noMarkersPresent c) w( turnLeft move turnRight move w) m)",
+    "DEF run m( WHILE c( frontIsClear c) w( IF c( markersPresent c) i( putMarker i) move w) IF c( markersPresent c) i( putMarker i) m)",
+    "DEF run m( REPEAT R=19 r( WHILE c( markersPresent c) w( pickMarker move w) turnLeft move turnLeft r) m)",
+    "DEF run m( WHILE c( markersPresent c) w( pickMarker IFELSE c( frontIsClear c) i( move i) ELSE e( turnRight move e) w) m)",
+    "DEF run m( REPEAT R=19 r( REPEAT R=19 r( IF c( markersPresent c) i( pickMarker i) IFELSE c( leftIsClear c) i( turnLeft move i) ELSE e( IFELSE c( frontIsClear c) i( move i) ELSE e( turnRight e) e) r) r) m)",
+    "DEF run m( WHILE c( frontIsClear c) w( turnLeft move turnRight turnRight w) m)",
+    "DEF run m( REPEAT R=19 r( REPEAT R=19 r( REPEAT R=19 r( turnLeft turnRight r) r) r) m)",
+)  # fmt: skip
+
+
+def all_blocks(block: tuple[Stmt, ...]) -> list[tuple[Stmt, ...]]:
+    """`block` and every block nested in it, in pre-order."""
+    found = [block]
+    for stmt in block:
+        for inner in blocks(stmt):
+            found += all_blocks(inner)
+    return found
+
+
+def _replace_block(node, old: tuple, new: tuple):
+    if isinstance(node, tuple):
+        return new if node is old else tuple(_replace_block(s, old, new) for s in node)
+    changes = {f.name: _replace_block(getattr(node, f.name), old, new) for f in fields(node)
+               if isinstance(getattr(node, f.name), tuple)}  # fmt: skip
+    return replace(node, **changes) if changes else node
+
+
+def mutant(program: Program, rng: np.random.Generator) -> Program:
+    """`program` with one statement of a random block replaced by 1..6 freshly sampled statements."""
+    candidates = all_blocks(program.body)
+    block = candidates[int(rng.integers(len(candidates)))]
+    i = int(rng.integers(len(block)))
+    return _replace_block(program, block, block[:i] + sample_statement(rng, height=3) + block[i + 1 :])
+
+
+def program_mix(seed: int, count: int) -> list[Program]:
+    """`count` programs: random search-space programs and fixture mutants, deterministic for `seed`."""
+    rng = np.random.default_rng(seed)
+    fixtures = [parse(text) for text in FIXTURE_PROGRAMS]
+    return [
+        sample_search_program(rng) if i % 3 == 0 else mutant(fixtures[int(rng.integers(len(fixtures)))], rng)
+        for i in range(count)
+    ]

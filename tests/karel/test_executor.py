@@ -1,0 +1,86 @@
+"""The batched executor against the reference interpreter: identical returns, terminations, call counts and
+action traces on thousands of seeded random programs and mutants, on every task.
+
+`pytest -m slow` runs a larger sweep (more programs, LEAPS-sampler programs, the full 10,000-call budget).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from karel.executor import execute
+from karel.interpreter import run_episode
+from karel.mix import FIXTURE_PROGRAMS, program_mix
+from karel.parser import parse
+from karel.sampler import sample_leaps_program
+from karel.tasks import TASKS, make
+from karel.world import World, Worlds
+
+FIXTURES = FIXTURE_PROGRAMS
+
+
+def assert_same_as_reference(programs, task, instances, *, max_calls, trace=40, crashable=False, worlds=None):
+    result = execute(programs, task, instances, worlds=worlds, max_calls=max_calls, record_actions=trace,
+                     crashable=crashable)  # fmt: skip
+    starts = [inst.world for inst in instances] if task is not None else [worlds.world(i) for i in range(len(worlds))]
+    for p, program in enumerate(programs):
+        for e, world in enumerate(starts):
+            rules = task.rules(instances[e]) if task is not None else None
+            ref = run_episode(program, world, rules, max_calls=max_calls, crashable=crashable)
+            where = f"{program} on world {e}"
+            assert result.returns[p, e].item() == ref.episode_return, where
+            assert result.termination[p, e].item() == int(ref.termination), where
+            assert result.calls[p, e].item() == ref.calls, where
+            assert result.num_actions[p, e].item() == len(ref.actions), where
+            expected = ref.actions[:trace] + [5] * (trace - min(trace, len(ref.actions)))
+            assert result.actions[p, e].tolist() == expected, where
+    return result
+
+
+@pytest.mark.parametrize("name", list(TASKS))
+def test_matches_reference_on_random_programs_and_mutants(name):
+    task = make(name)
+    instances = [task.instance(i) for i in range(8)]
+    programs = program_mix(seed=len(name) * 7919, count=280)
+    assert_same_as_reference(programs, task, instances, max_calls=1000)
+
+
+@pytest.mark.parametrize("name", ["Seeder", "CleanHouse", "Snake", "DoorKey"])
+def test_budget_and_turn_around_on_a_small_budget(name):
+    task = make(name)
+    instances = [task.instance(i) for i in range(6)]
+    programs = [parse(FIXTURES[-1]), parse(FIXTURES[6]), parse("DEF run m( REPEAT R=19 r( REPEAT R=19 r( move putMarker r) r) m)")]
+    result = assert_same_as_reference(programs, task, instances, max_calls=157)
+    assert (result.termination == 2).any()  # some episodes end on the budget
+
+
+def test_crashable_reward_free_runs_match():
+    rng = np.random.default_rng(5)
+    worlds = []
+    for _ in range(16):
+        walls = rng.random((8, 8)) < 0.1
+        walls[0, :] = walls[-1, :] = walls[:, 0] = walls[:, -1] = True
+        free = np.argwhere(~walls)
+        r, c = free[rng.integers(len(free))]
+        markers = (rng.random((8, 8)) < 0.1).astype(np.int64) * ~walls
+        worlds.append(World(walls, markers, int(r), int(c), int(rng.integers(4))))
+    programs = [sample_leaps_program(rng) for _ in range(120)]
+    result = assert_same_as_reference(programs, None, None, max_calls=300, crashable=True, worlds=Worlds.stack(worlds))
+    assert (result.termination == 4).any()  # crashes happen
+
+
+def test_full_fixture_evaluations_match_published_means():
+    task = make("TopOff")
+    result = execute([parse(FIXTURES[3])], task)
+    assert result.returns.shape == (1, 32) and result.returns.mean().item() == pytest.approx(1.0, abs=1e-9)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(TASKS))
+def test_large_sweep_with_full_budget(name):
+    task = make(name)
+    instances = [task.instance(i) for i in range(32)]
+    rng = np.random.default_rng(len(name))
+    programs = program_mix(seed=len(name), count=600) + [sample_leaps_program(rng) for _ in range(200)]
+    assert_same_as_reference(programs, task, instances, max_calls=10_000)
