@@ -15,7 +15,7 @@ REPEAT counter operation (which costs no call). A row of the table is
 | HALT        | the program has ended                                                                   |
 
 `negate` is the parity of the `not`s around the perception (a `not` costs no call). WHILE nodes and
-REPEAT nodes are numbered per program in pre-order (`slot`), which gives each WHILE node its own
+REPEAT nodes are numbered per program (`slot`), which gives each WHILE node its own
 loop-detector history, as in the reference.
 """
 
@@ -27,7 +27,7 @@ from enum import IntEnum
 
 import torch
 
-from karel.program import Act, Cond, Feature, If, IfElse, Program, Repeat, Stmt, While
+from karel.program import Act, Cond, Feature, If, Program, Repeat, Stmt, While
 
 
 class Op(IntEnum):

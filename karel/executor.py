@@ -29,6 +29,7 @@ from karel.semantics import is_clear, markers_here, step_
 from karel.tasks.base import Instance, State, Task
 from karel.world import Worlds
 
+TAIL_AFTER_STEPS = 256  # steps before `reference_tail` may hand the last episodes to the reference
 _TURN_OF_PERCEPTION = torch.tensor([0, -1, 1, 0, 0])  # front, left, right, markers, no markers
 _DIRECTION_STEP = torch.tensor([[-1, 0], [0, 1], [1, 0], [0, -1]])
 
@@ -43,7 +44,7 @@ class ExecResult:
     num_actions: torch.Tensor  # [P, E] int64 executed actions
     actions: torch.Tensor | None = None  # [P, E, T] int64 action ids, NOOP_ACTION (5) after the end
     states: Worlds | None = None  # with record_states: worlds [P*E*(T+1)] flattened from [P, E, T+1]
-    fallbacks: int = 0  # episodes re-run with the reference interpreter
+    fallbacks: int = 0  # episodes finished by the reference interpreter (see `execute`)
 
 
 @dataclass
@@ -81,6 +82,7 @@ def execute(
     record_states: bool = False,
     max_episodes: int = 1 << 15,
     loop_capacity: int = 128,
+    reference_tail: int = 512,
     device: torch.device | str | None = None,
 ) -> ExecResult:
     """Run every program on every initial world: P programs x E worlds = N episodes.
@@ -96,6 +98,10 @@ def execute(
         record_states: also record the worlds before the first and after each recorded action.
         max_episodes: episodes per chunk (bounds memory).
         loop_capacity: loop-detector entries per episode before it falls back to the reference.
+        reference_tail: once at most this many episodes of a chunk are still running (after the first
+            `TAIL_AFTER_STEPS` steps), finish them with the reference interpreter instead: a lock-step step
+            costs about the same for 1 episode as for a few hundred, so a handful of long episodes is
+            cheaper in plain Python. 0 keeps every episode on the batched path.
         device: where to run (default: the device of `worlds`, else the CPU).
     """
     if task is None and worlds is None:
@@ -112,7 +118,8 @@ def execute(
         initial = worlds.to(device)
     compiled = compile_programs(programs, device)
     rules = task.batch_rules(instances, device) if task is not None else None
-    runner = _Runner(compiled, initial, rules, crashable, max_calls, record_actions, record_states, loop_capacity)
+    runner = _Runner(compiled, initial, rules, crashable, max_calls, record_actions, record_states, loop_capacity,
+                     reference_tail)  # fmt: skip
     total = len(compiled) * len(initial)
     chunks = [runner.chunk(start, min(start + max_episodes, total)) for start in range(0, total, max_episodes)]
     merged = {key: torch.cat([c[key] for c in chunks]) for key in chunks[0]}
@@ -163,11 +170,12 @@ class _Runner:
     """Runs chunks of episodes; holds what every chunk shares (code, initial worlds, rules, settings)."""
 
     def __init__(self, compiled: CompiledPrograms, initial: Worlds, rules, crashable: bool, max_calls: int,
-                 record_actions: int, record_states: bool, loop_capacity: int):  # fmt: skip
+                 record_actions: int, record_states: bool, loop_capacity: int, reference_tail: int):  # fmt: skip
         self.code, self.initial, self.rules = compiled.code, initial, rules
         self.num_repeats = max(1, compiled.num_repeats)
         self.crashable, self.max_calls = crashable, max_calls
         self.record_actions, self.record_states, self.loop_capacity = record_actions, record_states, loop_capacity
+        self.reference_tail = reference_tail
         device = initial.device
         self.hasher = KeyHasher(initial.height, initial.width, device)
         self.turn_of_perception = _TURN_OF_PERCEPTION.to(device)
@@ -204,10 +212,15 @@ class _Runner:
             for f in ("walls", "markers", "row", "col", "direction"):
                 value = getattr(worlds, f)
                 out[f"state_{f}"] = value.unsqueeze(1).repeat(1, steps, *([1] * (value.dim() - 1)))  # [M, T+1, ...]
+        steps = 0
         while len(ep.index) > 0:
             finished = self.step(ep, out)
+            steps += 1
             if finished.any():  # host sync; compaction keeps later steps proportional to live episodes
-                ep = ep.select(~finished)
+                ep = ep.select((~finished).nonzero().flatten())
+            if steps >= TAIL_AFTER_STEPS and len(ep.index) <= self.reference_tail:
+                out["fallback"][ep.index] = True  # the few long episodes left: see `reference_tail`
+                break
         return out
 
     def step(self, ep: _Episodes, out: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -242,11 +255,12 @@ class _Runner:
                              (terminated, Termination.TASK_END), (over, Termination.BUDGET), (crash, Termination.CRASH)):
             termination = torch.where(flag, int(reason), termination)  # later entries take precedence
         finished = termination >= 0
-        done = ep.index[finished]
-        out["ret"][done] = ep.ret[finished]
-        out["termination"][done] = termination[finished]
-        out["calls"][done] = ep.calls[finished]
-        out["num_actions"][done] = ep.num_actions[finished]
+        rows = finished.nonzero().flatten()
+        done = ep.index[rows]
+        out["ret"][done] = ep.ret[rows]
+        out["termination"][done] = termination[rows]
+        out["calls"][done] = ep.calls[rows]
+        out["num_actions"][done] = ep.num_actions[rows]
         return finished
 
     def perceive(self, worlds: Worlds, perception: torch.Tensor) -> torch.Tensor:

@@ -12,7 +12,7 @@ or in one call `gymnasium.make("karel.gym_env:karel/TopOff-v0")`.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import gymnasium
 import numpy as np
@@ -28,7 +28,7 @@ MAX_INSTANCE = 2**31  # instance ids drawn by reset lie in [0, MAX_INSTANCE)
 class KarelEnv(gymnasium.Env):
     """One Karel task as a gymnasium environment."""
 
-    metadata = {"render_modes": ["rgb_array", "ansi"], "render_fps": 8}
+    metadata: ClassVar[dict] = {"render_modes": ["rgb_array", "ansi"], "render_fps": 8}
 
     def __init__(self, task: str, max_steps: int = MAX_CALLS, render_mode: str | None = None, **task_params):
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:

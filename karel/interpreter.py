@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 
 from karel.dsl import MAX_CALLS, Action
-from karel.program import Act, Cond, If, IfElse, Not, Program, Repeat, Stmt, While
+from karel.program import Act, Cond, If, Not, Program, Repeat, Stmt, While
 from karel.tasks.base import Rules, Task
 from karel.world import World
 

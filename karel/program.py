@@ -9,7 +9,6 @@ loop detector) keys it by position, not by node.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
 
 from karel.dsl import MAX_BLOCK_LENGTH, MAX_NESTING, MAX_TOKENS, TOKEN_ID, Action, Perception
 
@@ -34,7 +33,7 @@ class Not:
         return ["not", "c(", *self.cond.tokens(), "c)"]
 
 
-Cond = Union[Feature, Not]
+Cond = Feature | Not
 
 
 @dataclass(frozen=True)
@@ -87,7 +86,7 @@ class IfElse:
         ]  # fmt: skip
 
 
-Stmt = Union[Act, While, Repeat, If, IfElse]
+Stmt = Act | While | Repeat | If | IfElse
 CONTROL = (While, Repeat, If, IfElse)
 
 

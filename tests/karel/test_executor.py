@@ -20,9 +20,13 @@ from karel.world import World, Worlds
 FIXTURES = FIXTURE_PROGRAMS
 
 
-def assert_same_as_reference(programs, task, instances, *, max_calls, trace=40, crashable=False, worlds=None):
+def assert_same_as_reference(programs, task, instances, *, max_calls, trace=40, crashable=False, worlds=None,
+                             reference_tail=0, loop_capacity=128):  # fmt: skip
+    """Run the batched executor (by default with no long episode handed to the reference) and compare."""
     result = execute(programs, task, instances, worlds=worlds, max_calls=max_calls, record_actions=trace,
-                     crashable=crashable)  # fmt: skip
+                     crashable=crashable, reference_tail=reference_tail, loop_capacity=loop_capacity)  # fmt: skip
+    if reference_tail == 0 and loop_capacity >= 128:
+        assert result.fallbacks <= 0.002 * result.returns.numel()  # only full loop tables go to the reference
     starts = [inst.world for inst in instances] if task is not None else [worlds.world(i) for i in range(len(worlds))]
     for p, program in enumerate(programs):
         for e, world in enumerate(starts):
@@ -68,6 +72,22 @@ def test_crashable_reward_free_runs_match():
     programs = [sample_leaps_program(rng) for _ in range(120)]
     result = assert_same_as_reference(programs, None, None, max_calls=300, crashable=True, worlds=Worlds.stack(worlds))
     assert (result.termination == 4).any()  # crashes happen
+
+
+def test_reference_tail_hands_long_episodes_over_with_identical_results():
+    task = make("Harvester")
+    instances = [task.instance(i) for i in range(4)]
+    programs = [parse(FIXTURES[-1]), parse(FIXTURES[4]), parse("DEF run m( move m)")]
+    result = assert_same_as_reference(programs, task, instances, max_calls=2000, reference_tail=10_000)
+    assert result.fallbacks == 4  # the 10,000-call program; the others end within the batched steps
+
+
+def test_full_loop_tables_fall_back_to_the_reference_with_identical_results():
+    task = make("Harvester")
+    instances = [task.instance(i) for i in range(8)]
+    programs = program_mix(seed=3, count=60)
+    result = assert_same_as_reference(programs, task, instances, max_calls=1000, loop_capacity=3)
+    assert result.fallbacks > 0
 
 
 def test_full_fixture_evaluations_match_published_means():

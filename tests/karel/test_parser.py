@@ -151,8 +151,8 @@ MEASURES = {
         "DEF run m( REPEAT R=3 r( IF c( not c( markersPresent c) c) i( putMarker move i) r) turnLeft m)", 20, 2, 2,
     ),
     "ifelse_deep_else": (
-        "DEF run m( IFELSE c( leftIsClear c) i( turnLeft i) "
-        "ELSE e( WHILE c( frontIsClear c) w( move move move w) e) m)",
+        ("DEF run m( IFELSE c( leftIsClear c) i( turnLeft i) "
+        "ELSE e( WHILE c( frontIsClear c) w( move move move w) e) m)"),
         23, 2, 3,
     ),
     "three_levels": (
