@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from karel.executor import execute
 from karel.interpreter import run_episode
@@ -104,3 +105,15 @@ def test_large_sweep_with_full_budget(name):
     rng = np.random.default_rng(len(name))
     programs = program_mix(seed=len(name), count=600) + [sample_leaps_program(rng) for _ in range(200)]
     assert_same_as_reference(programs, task, instances, max_calls=10_000)
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("name", ["Snake", "DoorKey", "OneStroke", "CleanHouse", "TopOff", "WallAvoider"])
+def test_cuda_gives_the_cpu_results(name):
+    task = make(name)
+    programs = program_mix(seed=11, count=200)
+    cpu = execute(programs, task, record_actions=30, reference_tail=0)
+    gpu = execute(programs, task, record_actions=30, reference_tail=0, device="cuda")
+    for field in ("returns", "termination", "calls", "num_actions", "actions"):
+        assert torch.equal(getattr(cpu, field), getattr(gpu, field).cpu()), field
