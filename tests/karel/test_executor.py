@@ -117,3 +117,17 @@ def test_cuda_gives_the_cpu_results(name):
     gpu = execute(programs, task, record_actions=30, reference_tail=0, device="cuda")
     for field in ("returns", "termination", "calls", "num_actions", "actions"):
         assert torch.equal(getattr(cpu, field), getattr(gpu, field).cpu()), field
+
+
+def test_recorded_states_match_the_reference_worlds():
+    task = make("DoorKey")
+    instances = [task.instance(i) for i in range(4)]
+    programs = program_mix(seed=2, count=12)
+    steps = 15
+    result = execute(programs, task, instances, record_actions=steps, record_states=True, reference_tail=0)
+    states = result.states  # flattened [P * E * (T + 1)]
+    for p, program in enumerate(programs):
+        for e, instance in enumerate(instances):
+            ref = run_episode(program, instance.world, task.rules(instance), record_worlds=True)
+            for t, world in enumerate(ref.worlds[: steps + 1]):
+                assert states.to_text((p * len(instances) + e) * (steps + 1) + t) == world.to_text(), (p, e, t)
