@@ -14,6 +14,7 @@ the same running time. Captions that include the step number make every frame di
 
 from __future__ import annotations
 
+import functools
 import os
 import uuid
 from collections.abc import Sequence
@@ -78,16 +79,23 @@ def _draw_agent(draw: ImageDraw.ImageDraw, world: World, s: int) -> None:
 
 
 def _draw_counts(draw: ImageDraw.ImageDraw, world: World, s: int) -> None:
-    """Marker counts above 1, drawn last so they stay readable when the agent stands on the cell."""
-    font = _font(int(0.4 * s))
+    """Marker counts above 1, drawn last. Under the agent the count moves to a small badge in the cell's
+    top-right corner, so that neither hides the other."""
     for r, c in zip(*world.markers.nonzero()):
-        if world.markers[r, c] > 1:
-            draw.text(
-                ((c + 0.5) * s, (r + 0.5) * s), str(int(world.markers[r, c])), fill=MARKER_TEXT, font=font,
-                anchor="mm", stroke_width=max(1, s // 24), stroke_fill=MARKER_TEXT_STROKE,
-            )  # fmt: skip
+        count = int(world.markers[r, c])
+        if count <= 1:
+            continue
+        if (r, c) == (world.row, world.col):
+            cx, cy, size = (c + 0.8) * s, (r + 0.2) * s, 0.28 * s
+            draw.ellipse((cx - 0.19 * s, cy - 0.19 * s, cx + 0.19 * s, cy + 0.19 * s), fill=MARKER,
+                         outline=MARKER_TEXT, width=max(1, s // 32))  # fmt: skip
+        else:
+            cx, cy, size = (c + 0.5) * s, (r + 0.5) * s, 0.4 * s
+        draw.text((cx, cy), str(count), fill=MARKER_TEXT, font=_font(int(size)), anchor="mm",
+                  stroke_width=max(1, s // 24), stroke_fill=MARKER_TEXT_STROKE)  # fmt: skip
 
 
+@functools.lru_cache(maxsize=16)
 def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     return ImageFont.load_default(size=size)
 
@@ -111,7 +119,7 @@ def episode_captions(actions: Sequence[int], rewards: Sequence[float]) -> list[s
     captions, total = ["step 0"], 0.0
     for t, (action, reward) in enumerate(zip(actions, rewards), start=1):
         total += reward
-        captions.append(f"step {t}  {Action(action).name}  return {total:.3f}")
+        captions.append(f"step {t} · {Action(action).name} · return {total:.3f}")
     return captions
 
 
