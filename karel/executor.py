@@ -25,13 +25,11 @@ from karel.dsl import MAX_CALLS, NOOP_ACTION, Action
 from karel.interpreter import Termination, run_episode
 from karel.loop_detector import KeyHasher, LoopTable
 from karel.program import Program
-from karel.semantics import is_clear, markers_here, step_
+from karel.semantics import query, step_
 from karel.tasks.base import Instance, State, Task
 from karel.world import Worlds
 
 TAIL_AFTER_STEPS = 256  # steps before `reference_tail` may hand the last episodes to the reference
-_TURN_OF_PERCEPTION = torch.tensor([0, -1, 1, 0, 0])  # front, left, right, markers, no markers
-_DIRECTION_STEP = torch.tensor([[-1, 0], [0, 1], [1, 0], [0, -1]])
 
 
 @dataclass(frozen=True)
@@ -145,13 +143,10 @@ def _rerun_with_reference(out, n, programs, task, instances, initial, crashable,
     """Replace episode n's outputs by the reference interpreter's (exact, slow)."""
     num_worlds = len(initial)
     program, world_index = programs[n // num_worlds], n % num_worlds
-    if task is not None:
-        instance = instances[world_index]
-        episode = run_episode(program, instance.world, task.rules(instance), crashable=crashable, max_calls=max_calls,
-                              record_worlds="state_markers" in out)  # fmt: skip
-    else:
-        episode = run_episode(program, initial.world(world_index), crashable=crashable, max_calls=max_calls,
-                              record_worlds="state_markers" in out)  # fmt: skip
+    rules = task.rules(instances[world_index]) if task is not None else None
+    world = instances[world_index].world if task is not None else initial.world(world_index)
+    episode = run_episode(program, world, rules, crashable=crashable, max_calls=max_calls,
+                          record_worlds="state_markers" in out)  # fmt: skip
     out["ret"][n] = episode.episode_return
     out["termination"][n] = int(episode.termination)
     out["calls"][n] = episode.calls
@@ -178,8 +173,6 @@ class _Runner:
         self.reference_tail = reference_tail
         device = initial.device
         self.hasher = KeyHasher(initial.height, initial.width, device)
-        self.turn_of_perception = _TURN_OF_PERCEPTION.to(device)
-        self.direction_step = _DIRECTION_STEP.to(device)
 
     def chunk(self, start: int, stop: int) -> dict[str, torch.Tensor]:
         """Run episodes start..stop-1 (episode n = program n // E on world n % E) to the end."""
@@ -231,7 +224,7 @@ class _Runner:
         is_test = (op == Op.TEST) | is_while
         ep.calls += is_act | is_test
         over = (is_act | is_test) & (ep.calls > self.max_calls)
-        cond = self.perceive(ep.worlds, arg) ^ negate.bool()
+        cond = query(ep.worlds, arg) ^ negate.bool()  # arg of non-test rows: ignored
 
         loop_end = torch.zeros_like(over)
         check = (is_while & cond & ~over).nonzero().flatten()
@@ -262,13 +255,6 @@ class _Runner:
         out["calls"][done] = ep.calls[rows]
         out["num_actions"][done] = ep.num_actions[rows]
         return finished
-
-    def perceive(self, worlds: Worlds, perception: torch.Tensor) -> torch.Tensor:
-        """[M] bool: the value of perception `perception[m]` in world m."""
-        step = self.direction_step[(worlds.direction + self.turn_of_perception[perception % 5]) % 4]  # [M, 2]
-        clear = is_clear(worlds, worlds.row + step[:, 0], worlds.col + step[:, 1])
-        present = markers_here(worlds) > 0
-        return torch.where(perception < 3, clear, torch.where(perception == 3, present, ~present))
 
     def act(self, ep: _Episodes, is_act, action, over, out) -> tuple[torch.Tensor, torch.Tensor]:
         """Apply the actions of the acting episodes and the task rules; return (terminated, crash) [M]."""

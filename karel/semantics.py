@@ -40,6 +40,18 @@ def markers_here(worlds: Worlds) -> torch.Tensor:
     return worlds.markers[n, worlds.row, worlds.col]
 
 
+_TURN_OF_PERCEPTION = torch.tensor([0, -1, 1, 0, 0], dtype=torch.int64)  # front, left, right, then markers
+
+
+def query(worlds: Worlds, perception: torch.Tensor) -> torch.Tensor:
+    """[N] bool: perception `perception[n]` (ids 0..4, taken modulo 5) evaluated in world n."""
+    perception = perception % 5
+    d_row, d_col = _steps((worlds.direction + _TURN_OF_PERCEPTION.to(perception.device)[perception]) % 4)
+    clear = is_clear(worlds, worlds.row + d_row, worlds.col + d_col)
+    present = markers_here(worlds) > 0
+    return torch.where(perception < 3, clear, torch.where(perception == 3, present, ~present))
+
+
 def perceive(worlds: Worlds) -> torch.Tensor:
     """[N, 5] bool: frontIsClear, leftIsClear, rightIsClear, markersPresent, noMarkersPresent."""
     present = markers_here(worlds) > 0
