@@ -14,6 +14,7 @@ setup(
     install_requires=[
         "torch>=2.1",
         "numpy>=1.24",
+        "numba>=0.59",
         "gymnasium>=1.0",
         "pillow>=10",
     ],

@@ -4,7 +4,10 @@ One evaluation = one program on the task's instances 0..31 (32 episodes). The pr
 seeded: random programs of the search space plus mutants of the fixture programs, on every Karel task of
 the LLM-GS benchmark. Prints one JSON line per (engine, device, task) and one total line per engine.
 
-    python benchmarks/executor.py [--programs 300] [--reference-programs 60] [--devices cpu,cuda]
+    python benchmarks/executor.py [--programs 300] [--reference-programs 300] [--devices cpu,cuda]
+
+The batched executor runs the compiled engine on the CPU and the lock-step engine on CUDA
+(`karel.executor`). Instances are cached after their first use by either engine, as in a search.
 """
 
 from __future__ import annotations
@@ -32,7 +35,8 @@ def line(**fields) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--programs", type=int, default=300, help="programs per task for the batched executor")
-    parser.add_argument("--reference-programs", type=int, default=60, help="programs per task for the reference")
+    parser.add_argument("--reference-programs", type=int, default=300,
+                        help="programs per task for the reference (the first of the same mix)")  # fmt: skip
     parser.add_argument("--devices", default="cpu,cuda", help="devices for the batched executor (cuda if present)")
     args = parser.parse_args()
     devices = [d for d in args.devices.split(",") if d != "cuda" or torch.cuda.is_available()]

@@ -169,8 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--program", required=True,
                     help='program text, e.g. "DEF run m( move m)"; "-" reads one program per stdin line')  # fmt: skip
     ev.add_argument("--instances", type=_positive, default=32, help="evaluate on instances 0..N-1 (default 32)")
-    ev.add_argument("--engine", choices=["reference", "batched"], default="reference",
-                    help="reference interpreter (default) or the batched executor")  # fmt: skip
+    ev.add_argument("--engine", choices=["batched", "reference"], default="batched",
+                    help="the batched executor (default) or the reference interpreter")  # fmt: skip
     ev.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="device of the batched executor")
     ev.add_argument("--json", action="store_true", help="print one JSON object (per program)")
 

@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 
+import numpy as np
 import torch
 
 from karel.program import Act, Cond, Feature, If, Program, Repeat, Stmt, While
@@ -135,10 +136,9 @@ def compile_programs(programs: Sequence[Program], device: torch.device | str = "
     """Compile and pad P programs into one `[P, L, 6]` table."""
     compiled = [compile_program(p) for p in programs]
     length = max(len(rows) for rows, _, _ in compiled)
-    code = torch.zeros(len(programs), length, FIELDS, dtype=torch.int64)
-    code[:, :, 0] = int(Op.HALT)
-    for i, (rows, _, _) in enumerate(compiled):
-        code[i, : len(rows)] = torch.tensor(rows, dtype=torch.int64)
+    halt = [int(Op.HALT), 0, 0, -1, -1, 0]
+    table = [rows + [halt] * (length - len(rows)) for rows, _, _ in compiled]
+    code = torch.from_numpy(np.array(table, dtype=np.int64).reshape(len(programs), length, FIELDS))
     return CompiledPrograms(
         code=code.to(device),
         num_whiles=max((w for _, w, _ in compiled), default=0),

@@ -80,7 +80,7 @@ SEARCH_MAX_HEIGHT = MAX_NESTING + 1  # LLM-GS `max_height` 4: the program node c
 K = TypeVar("K")
 
 
-def _choose(rng: np.random.Generator, table: Mapping[K, float]) -> K:
+def choose(rng: np.random.Generator, table: Mapping[K, float]) -> K:
     """One key of `table`, with probability proportional to its weight (so sub-tables renormalise)."""
     u = rng.random() * sum(table.values())
     for key, weight in table.items():
@@ -91,7 +91,7 @@ def _choose(rng: np.random.Generator, table: Mapping[K, float]) -> K:
 
 
 def _action(rng: np.random.Generator) -> Act:
-    return Act(_choose(rng, ACTION_PROBS))
+    return Act(choose(rng, ACTION_PROBS))
 
 
 def sample_count(rng: np.random.Generator) -> int:
@@ -106,7 +106,7 @@ def sample_condition(rng: np.random.Generator, allow_not: bool = True) -> Cond:
     """
     if allow_not and rng.random() < NOT_PROB:
         return Not(sample_condition(rng, allow_not=False))
-    return Feature(_choose(rng, PERCEPTION_PROBS))
+    return Feature(choose(rng, PERCEPTION_PROBS))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -129,7 +129,7 @@ def _leaps_stmt(rng: np.random.Generator, depth: int, nesting: int, max_depth: i
     several statements, flattened into the enclosing block."""
     if depth > max_depth or nesting > max_nesting:
         return [_action(rng)]
-    kind = _choose(rng, STATEMENT_PROBS)
+    kind = choose(rng, STATEMENT_PROBS)
     if kind == "action":
         return [_action(rng)]
     child = depth + 2  # stmt -> (while | repeat | ... | stmt_stmt) -> stmt
@@ -159,8 +159,8 @@ def _leaps_stmt(rng: np.random.Generator, depth: int, nesting: int, max_depth: i
 
 
 @cache
-def _statement_table(control: bool, sequence: bool) -> dict[str, float]:
-    """The statement table restricted to the allowed types (`_choose` renormalises)."""
+def statement_table(control: bool, sequence: bool) -> dict[str, float]:
+    """The statement table restricted to the allowed types (`choose` renormalises)."""
     return {
         kind: p
         for kind, p in STATEMENT_PROBS.items()
@@ -191,15 +191,15 @@ def sample_statement(
         The statements filling the slot, in order (a chain is flattened into one tuple).
     """
     control = height < max_height
-    kind = _choose(rng, _statement_table(control, sequence + 1 < max_sequence))
+    kind = choose(rng, statement_table(control, sequence + 1 < max_sequence))
     if kind != "sequence":
-        return (_search_single(rng, kind, height, max_height, max_sequence),)
-    first_kind = _choose(rng, _statement_table(control, False))  # a Concatenate's first child is no Concatenate
-    first = _search_single(rng, first_kind, height, max_height, max_sequence)
+        return (sample_single_statement(rng, kind, height, max_height, max_sequence),)
+    first_kind = choose(rng, statement_table(control, False))  # a Concatenate's first child is no Concatenate
+    first = sample_single_statement(rng, first_kind, height, max_height, max_sequence)
     return (first, *sample_statement(rng, height, sequence + 1, max_height=max_height, max_sequence=max_sequence))
 
 
-def _search_single(rng: np.random.Generator, kind: str, height: int, max_height: int, max_sequence: int) -> Stmt:
+def sample_single_statement(rng: np.random.Generator, kind: str, height: int, max_height: int, max_sequence: int) -> Stmt:
     """One statement of a drawn type (not a sequence); bodies are fresh blocks one level higher."""
     if kind == "action":
         return _action(rng)
@@ -245,10 +245,13 @@ __all__ = [
     "ACTION_PROBS",
     "PERCEPTION_PROBS",
     "STATEMENT_PROBS",
+    "choose",
     "sample_condition",
     "sample_count",
     "sample_leaps_program",
     "sample_search_program",
+    "sample_single_statement",
     "sample_slot",
     "sample_statement",
+    "statement_table",
 ]

@@ -9,6 +9,7 @@ cells, Snake moves its body markers).
 
 from __future__ import annotations
 
+import functools
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -76,6 +77,13 @@ class Instance:
     layout: Any
 
 
+@functools.lru_cache(maxsize=4096)
+def _cached_instance(cls: type[Task], sparse: bool, height: int, width: int, seed: int) -> Instance:
+    world, layout = cls(sparse, height, width).generate(np.random.RandomState(seed))
+    world.walls.flags.writeable = world.markers.flags.writeable = False
+    return Instance(seed, world, layout)
+
+
 class Task(ABC):
     """A Karel benchmark task. Subclasses set `family`, `default_size`, and implement `generate` and `rules`."""
 
@@ -99,9 +107,9 @@ class Task(ABC):
         return f"{self.name}({self.height}x{self.width})"
 
     def instance(self, seed: int) -> Instance:
-        """Instance `seed`, generated from `RandomState(seed)` as the reference does."""
-        world, layout = self.generate(np.random.RandomState(seed))
-        return Instance(seed, world, layout)
+        """Instance `seed`, generated from `RandomState(seed)` as the reference does. Instances are cached
+        (every evaluation uses the same 32) and their world arrays are read-only: copy before editing."""
+        return _cached_instance(type(self), self.sparse, self.height, self.width, int(seed))
 
     def initial_worlds(self, seeds: Iterable[int], device: torch.device | str = "cpu") -> Worlds:
         """Initial worlds of the given instances, batched: `[N, H, W]` tensors."""

@@ -21,7 +21,7 @@ def test_console_script_eval_json():
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert set(result) == {"task", "program", "engine", "device", "instances", "returns", "mean"}
-    assert result["mean"] == 1.0 and result["instances"] == 32 and result["engine"] == "reference"
+    assert result["mean"] == 1.0 and result["instances"] == 32 and result["engine"] == "batched"
 
 
 def test_eval_text_output_and_instances(capsys):

@@ -22,11 +22,15 @@ FIXTURES = FIXTURE_PROGRAMS
 
 
 def assert_same_as_reference(programs, task, instances, *, max_calls, trace=40, crashable=False, worlds=None,
-                             reference_tail=0, loop_capacity=128):  # fmt: skip
-    """Run the batched executor (by default with no long episode handed to the reference) and compare."""
+                             engine="compiled", reference_tail=0, loop_capacity=128):  # fmt: skip
+    """Run the batched executor (the lock-step engine by default with no long episode handed to the
+    reference) and compare every episode with the reference interpreter."""
     result = execute(programs, task, instances, worlds=worlds, max_calls=max_calls, record_actions=trace,
-                     crashable=crashable, reference_tail=reference_tail, loop_capacity=loop_capacity)  # fmt: skip
-    if reference_tail == 0 and loop_capacity >= 128:
+                     crashable=crashable, engine=engine, reference_tail=reference_tail,
+                     loop_capacity=loop_capacity)  # fmt: skip
+    if engine == "compiled":
+        assert result.fallbacks == 0  # the compiled engine finishes every episode of these mixes itself
+    elif reference_tail == 0 and loop_capacity >= 128:
         assert result.fallbacks <= 0.01 * result.returns.numel()  # only full loop tables go to the reference
     starts = [inst.world for inst in instances] if task is not None else [worlds.world(i) for i in range(len(worlds))]
     for p, program in enumerate(programs):
@@ -79,7 +83,8 @@ def test_reference_tail_hands_long_episodes_over_with_identical_results():
     task = make("Harvester")
     instances = [task.instance(i) for i in range(4)]
     programs = [parse(FIXTURES[-1]), parse(FIXTURES[4]), parse("DEF run m( move m)")]
-    result = assert_same_as_reference(programs, task, instances, max_calls=2000, reference_tail=10_000)
+    result = assert_same_as_reference(programs, task, instances, max_calls=2000, engine="lockstep",
+                                      reference_tail=10_000)  # fmt: skip
     assert result.fallbacks == 4  # the 10,000-call program; the others end within the batched steps
 
 
@@ -87,7 +92,31 @@ def test_full_loop_tables_fall_back_to_the_reference_with_identical_results():
     task = make("Harvester")
     instances = [task.instance(i) for i in range(8)]
     programs = program_mix(seed=3, count=60)
-    result = assert_same_as_reference(programs, task, instances, max_calls=1000, loop_capacity=3)
+    result = assert_same_as_reference(programs, task, instances, max_calls=1000, engine="lockstep", loop_capacity=3)
+    assert result.fallbacks > 0
+
+
+@pytest.mark.parametrize("name", ["Snake", "DoorKey", "OneStroke", "CleanHouse", "TopOff", "WallAvoider", "Maze"])
+def test_lockstep_engine_matches_reference(name):
+    task = make(name)
+    instances = [task.instance(i) for i in range(4)]
+    programs = program_mix(seed=len(name) * 31, count=60)
+    assert_same_as_reference(programs, task, instances, max_calls=500, engine="lockstep")
+
+
+def test_snake_episodes_past_the_precomputed_food_draws_fall_back_with_identical_results(monkeypatch):
+    from karel import vm
+
+    monkeypatch.setattr(vm, "SNAKE_CANDIDATES", 2)
+    task = make("Snake")
+    instances = [task.instance(i) for i in range(8)]
+    programs = [parse(f) for f in FIXTURES] + program_mix(seed=4, count=60)
+    result = execute(programs, task, instances, record_actions=20)
+    for p, program in enumerate(programs):
+        for e, instance in enumerate(instances):
+            ref = run_episode(program, instance.world, task.rules(instance))
+            assert result.returns[p, e].item() == ref.episode_return
+            assert result.calls[p, e].item() == ref.calls
     assert result.fallbacks > 0
 
 
@@ -113,7 +142,7 @@ def test_large_sweep_with_full_budget(name):
 def test_cuda_gives_the_cpu_results(name):
     task = make(name)
     programs = program_mix(seed=11, count=200)
-    cpu = execute(programs, task, record_actions=30, reference_tail=0)
+    cpu = execute(programs, task, record_actions=30)
     gpu = execute(programs, task, record_actions=30, reference_tail=0, device="cuda")
     for field in ("returns", "termination", "calls", "num_actions", "actions"):
         assert torch.equal(getattr(cpu, field), getattr(gpu, field).cpu()), field
@@ -124,7 +153,7 @@ def test_recorded_states_match_the_reference_worlds():
     instances = [task.instance(i) for i in range(4)]
     programs = program_mix(seed=2, count=12)
     steps = 15
-    result = execute(programs, task, instances, record_actions=steps, record_states=True, reference_tail=0)
+    result = execute(programs, task, instances, record_actions=steps, record_states=True)
     states = result.states  # flattened [P * E * (T + 1)]
     for p, program in enumerate(programs):
         for e, instance in enumerate(instances):
