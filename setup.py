@@ -17,6 +17,11 @@ setup(
         "numba>=0.59",
         "gymnasium>=1.0",
         "pillow>=10",
+        "jsonargparse>=4.27",
+        "pyyaml>=6",
+        "tensorboard>=2.14",
+        "tqdm>=4.66",
+        "matplotlib>=3.7",
     ],
     extras_require={
         "test": ["pytest>=8"],

@@ -1,10 +1,223 @@
-"""`synthesis` console script. Its subcommands (`search`, `sweep`, `report`, `revise`) are not in this
-release yet; the command explains that instead of failing with an import error."""
+"""`synthesis` console script: `search`, `sweep` and `report` (SPEC section 4).
 
+    synthesis search --task DoorKey --method shc --budget 100000 --seed 0 --out runs/ [--json]
+    synthesis search --config configs/search/hc.yaml --task Harvester --seed 3
+    synthesis sweep --tasks DoorKey,Harvester --methods hc,shc --seeds 0-4 --out runs/ [--jobs 2]
+    synthesis report runs/
+
+Settings come from the defaults, then `--config FILE` (YAML with the same keys, e.g. configs/search/),
+then the command line. Usage errors exit with code 2; an interrupted search exits with 130 and resumes
+when run again with the same settings.
+"""
+
+from __future__ import annotations
+
+import json
+import os
 import sys
+from dataclasses import asdict, fields
+from pathlib import Path
+from typing import Optional
+
+from jsonargparse import ActionConfigFile, ActionYesNo, ArgumentParser
+
+from karel.tasks import TASKS
+from synthesis.run import METHODS, Run, RunFolderError, SearchConfig
+
+LATER_METHODS = ("cem", "cebs", "llm-gs")  # latent-space and LLM methods: SPEC section 4, not in this release
+HELP = {
+    "task": f"task name; one of {', '.join(TASKS)}",
+    "method": f"search method: {', '.join(METHODS)}",
+    "seed": "search seed (the RNG of mutations and random programs; the task instances are always 0..N-1)",
+    "budget": "program evaluations (one = the mean return over the task instances)",
+    "instances": "task instances per evaluation",
+    "k": "hc: neighbours per climb step",
+    "start_k": "shc: neighbourhood size at the start of the schedule",
+    "end_k": "shc: neighbourhood size at the end of the schedule",
+    "ratio": "shc schedule ratio: log | linear",
+    "scheduler": "shc schedule shape: sin | linear",
+    "interpolation": "shc schedule interpolation: log | linear",
+    "batch": "random: programs per step",
+    "device": "executor device: cpu | cuda",
+}
+
+
+class UsageError(Exception):
+    pass
+
+
+def _add_config_arguments(parser: ArgumentParser, skip: tuple[str, ...] = ()) -> None:
+    for f in fields(SearchConfig):
+        if f.name in skip or f.name == "init_programs":
+            continue
+        if f.name == "task":
+            parser.add_argument("--task", type=str, required=True, help=HELP["task"])
+            continue
+        parser.add_argument(f"--{f.name.replace('_', '-')}", type=type(f.default), default=f.default, help=HELP[f.name])
+    parser.add_argument("--init-programs", type=Optional[str], default=None,
+                        help="file of climb start programs, one per line (cycled), instead of random programs")  # fmt: skip
+
+
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(prog="synthesis", description="Program search on Karel tasks: search, sweep, report.",
+                            exit_on_error=True)  # fmt: skip
+    commands = parser.add_subcommands(dest="command")
+
+    search = ArgumentParser(description="Run one search; writes a run folder and prints the best program.")
+    search.add_argument("--config", action=ActionConfigFile, help="YAML file of settings (configs/search/*.yaml)")
+    _add_config_arguments(search)
+    search.add_argument("--out", type=str, default="runs", help="folder of run folders (default runs/)")
+    search.add_argument("--json", action=ActionYesNo, default=False, help="print the result as one JSON object last")
+    search.add_argument("--progress", action=ActionYesNo, default=True, help="progress bar on stderr (--no_progress)")
+    commands.add_subcommand("search", search, help="run one search")
+
+    sweep = ArgumentParser(description="Run tasks x methods x seeds, skipping finished runs and resuming others.")
+    sweep.add_argument("--config", action=ActionConfigFile, help="YAML file of settings shared by every run")
+    sweep.add_argument("--tasks", type=str, default="StairClimberSparse,MazeSparse,FourCorners,TopOff,Harvester,CleanHouse",
+                       help="comma-separated task names")  # fmt: skip
+    sweep.add_argument("--methods", type=str, default="hc,shc", help="comma-separated methods")
+    sweep.add_argument("--seeds", type=str, default="0-4", help='seeds: "0-4" or "0,2,5"')
+    _add_config_arguments(sweep, skip=("task", "method", "seed"))
+    sweep.add_argument("--out", type=str, default="runs", help="folder of run folders (default runs/)")
+    sweep.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="runs in parallel (processes)")
+    commands.add_subcommand("sweep", sweep, help="run many searches")
+
+    report = ArgumentParser(description="Markdown table and plots of the finished runs under a folder.")
+    report.add_argument("runs_dir", type=str, help="folder holding run folders")
+    report.add_argument("--out", type=str, default=None, help="where report.md and plots/ go (default RUNS_DIR)")
+    commands.add_subcommand("report", report, help="tables and plots of finished runs")
+    return parser
+
+
+def _config(args, **overrides) -> SearchConfig:
+    values = {f.name: getattr(args, f.name) for f in fields(SearchConfig) if f.name in args and f.name != "init_programs"}
+    if args.init_programs:
+        values["init_programs"] = _read_programs(args.init_programs)
+    config = SearchConfig(**{**values, **overrides})
+    if config.method in LATER_METHODS:
+        raise UsageError(f"method {config.method!r} is not available in this release; available: {', '.join(METHODS)}")
+    if config.method not in METHODS:
+        raise UsageError(f"unknown method {config.method!r}; available: {', '.join(METHODS)}")
+    if config.task not in TASKS:
+        raise UsageError(f"unknown task {config.task!r}; known tasks: {', '.join(TASKS)}")
+    if config.budget < 1 or config.instances < 1 or config.k < 1 or config.batch < 1:
+        raise UsageError("budget, instances, k and batch must be positive")
+    if not 1 <= config.start_k <= config.end_k:
+        raise UsageError("shc needs 1 <= start-k <= end-k")
+    if config.device not in ("cpu", "cuda"):
+        raise UsageError(f"unknown device {config.device!r}; use cpu or cuda")
+    return config
+
+
+def _read_programs(path: str) -> list[str]:
+    """Programs of a file, one per line (blank lines and lines starting with # skipped), checked."""
+    from karel.parser import ProgramSyntaxError, parse
+
+    try:
+        lines = Path(path).read_text().splitlines()
+    except OSError as error:
+        raise UsageError(f"cannot read --init-programs {path}: {error.strerror}") from None
+    programs = []
+    for number, line in enumerate(lines, 1):
+        if line.strip() and not line.lstrip().startswith("#"):
+            try:
+                programs.append(str(parse(line.strip())))
+            except ProgramSyntaxError as error:
+                raise UsageError(f"{path}:{number}: {error}") from None
+    if not programs:
+        raise UsageError(f"{path} holds no programs")
+    return programs
+
+
+def _seeds(text: str) -> list[int]:
+    try:
+        if "-" in text:
+            low, high = text.split("-")
+            return list(range(int(low), int(high) + 1))
+        return [int(s) for s in text.split(",")]
+    except ValueError:
+        raise UsageError(f'bad --seeds {text!r}; use "0-4" or "0,2,5"') from None
+
+
+def cmd_search(args) -> int:
+    config = _config(args)
+    result = Run(config, args.out, progress=args.progress).execute()
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"{result['task']} {result['method']} seed {result['seed']}: best return {result['best_return']:.6g} "
+              f"after {result['evaluations']:,} evaluations ({result['unique_evaluations']:,} unique), "
+              f"{result['wall_seconds']:.1f} s")  # fmt: skip
+        print(f"best program: {result['best_program']}")
+        print(f"run folder: {result['run_dir']}")
+    return 0
+
+
+def _sweep_worker(config: dict, out: str, threads: int) -> dict:
+    import numba
+    import torch
+
+    numba.set_num_threads(threads)
+    torch.set_num_threads(threads)
+    return Run(SearchConfig(**config), out, progress=False).execute()
+
+
+def cmd_sweep(args) -> int:
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from multiprocessing import get_context
+
+    tasks = [t for t in args.tasks.split(",") if t]
+    methods = [m for m in args.methods.split(",") if m]
+    configs = [_config(args, task=t, method=m, seed=s) for t in tasks for m in methods for s in _seeds(args.seeds)]
+    pending = [c for c in configs if not _finished(c, args.out)]
+    print(f"sweep: {len(configs)} runs, {len(configs) - len(pending)} already finished", file=sys.stderr)
+    jobs = max(1, min(args.jobs, len(pending) or 1))
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    failures = 0
+    with ProcessPoolExecutor(jobs, mp_context=get_context("spawn")) as pool:
+        futures = {pool.submit(_sweep_worker, asdict(c), args.out, threads): c for c in pending}
+        for future in as_completed(futures):
+            config = futures[future]
+            try:
+                result = future.result()
+                print(json.dumps({k: result[k] for k in ("task", "method", "seed", "best_return", "evaluations",
+                                                         "wall_seconds")}), flush=True)  # fmt: skip
+            except Exception as error:  # noqa: BLE001 (one failed run must not stop the others)
+                failures += 1
+                print(json.dumps({"task": config.task, "method": config.method, "seed": config.seed,
+                                  "error": str(error)}), flush=True)  # fmt: skip
+    return 1 if failures else 0
+
+
+def _finished(config: SearchConfig, out: str) -> bool:
+    from synthesis.run import run_dir
+
+    return (run_dir(out, config) / "result.json").exists()
+
+
+def cmd_report(args) -> int:
+    from synthesis.report import write_report
+
+    runs_dir = Path(args.runs_dir)
+    if not runs_dir.is_dir():
+        raise UsageError(f"{runs_dir} is not a folder")
+    try:
+        path = write_report(runs_dir, Path(args.out) if args.out else None)
+    except FileNotFoundError as error:
+        raise UsageError(str(error)) from None
+    print(path)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    print("synthesis: the search commands (search, sweep, report, revise) are not available in this release",
-          file=sys.stderr)  # fmt: skip
-    return 2
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    command = args.command
+    try:
+        return {"search": cmd_search, "sweep": cmd_sweep, "report": cmd_report}[command](args[command])
+    except (UsageError, RunFolderError) as error:
+        print(f"synthesis {command}: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"synthesis {command}: interrupted; run the same command again to resume", file=sys.stderr)
+        return 130

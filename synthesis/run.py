@@ -1,0 +1,221 @@
+"""One search run and its folder: config, improvement log, best program, TensorBoard scalars, checkpoint.
+
+    <out>/<task>/<method>/seed_<seed>/
+        config.yaml      the resolved settings of the run
+        log.jsonl        one line per new best: evaluations, unique_evaluations, wall_seconds, return, program
+        best.txt         the best program so far (canonical text)
+        checkpoint.json  the search state after the last completed step (resumable)
+        result.json      written last, when the run has finished: the run's summary
+        tb/              TensorBoard scalars: best return against evaluations
+
+Every file is replaced atomically (written beside, then renamed) or, for `log.jsonl`, appended line by
+line; a line the checkpoint does not cover is dropped on resume. Interrupting a run (Ctrl-C) saves the
+checkpoint of the last completed step; running the same command again resumes it and ends exactly as an
+uninterrupted run would, except that `unique_evaluations` may count again programs first met before the
+interruption. A folder holding a different config is refused.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import yaml
+
+from karel.parser import parse
+from karel.tasks import make
+from synthesis.evaluator import Evaluation, Evaluator
+from synthesis.search import HillClimbing, RandomSearch, ScheduledHillClimbing, Search
+
+METHODS = ("hc", "shc", "random")
+CHECKPOINT_SECONDS = 5.0  # at most this long between checkpoints (and at every new best)
+
+
+@dataclass
+class SearchConfig:
+    """Settings of one run (YAML under configs/search/, overridable on the command line)."""
+
+    task: str = "StairClimberSparse"
+    method: str = "shc"
+    seed: int = 0
+    budget: int = 1_000_000  # program evaluations
+    instances: int = 32  # task instances 0..instances-1 per evaluation
+    k: int = 250  # hc: neighbours per step
+    start_k: int = 32  # shc: schedule from start_k ...
+    end_k: int = 2048  # ... to end_k
+    ratio: str = "log"  # shc schedule: log | linear
+    scheduler: str = "sin"  # shc schedule: sin | linear
+    interpolation: str = "log"  # shc schedule: log | linear
+    batch: int = 256  # random: programs per step
+    device: str = "cpu"
+    init_programs: list[str] = field(default_factory=list)  # climb starts (cycled) instead of random programs
+
+
+class RunFolderError(RuntimeError):
+    """The run folder cannot be used (another config lives there)."""
+
+
+def run_dir(out: str | Path, config: SearchConfig) -> Path:
+    return Path(out) / config.task / config.method / f"seed_{config.seed}"
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Replace `path` by `text` in one step: a reader sees the old file or the new one, never a mix."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def build_search(config: SearchConfig, evaluator: Evaluator, on_improvement) -> Search:
+    starts = [parse(p) for p in config.init_programs]
+    if config.method == "hc":
+        return HillClimbing(evaluator, config.seed, config.k, starts, on_improvement)
+    if config.method == "shc":
+        return ScheduledHillClimbing(evaluator, config.seed, config.start_k, config.end_k, ratio=config.ratio,
+                                     scheduler=config.scheduler, interpolation=config.interpolation,
+                                     starts=starts, on_improvement=on_improvement)  # fmt: skip
+    if config.method == "random":
+        return RandomSearch(evaluator, config.seed, config.batch, on_improvement)
+    raise ValueError(f"unknown method {config.method!r}; known: {', '.join(METHODS)}")
+
+
+class Run:
+    """A search bound to its folder. `execute()` runs (or resumes) it to the end and returns the summary."""
+
+    def __init__(self, config: SearchConfig, out: str | Path, progress: bool = True):
+        self.config, self.dir, self.progress = config, run_dir(out, config), progress
+        self.task = make(config.task)
+        self.evaluator = Evaluator(self.task, config.budget, instances=config.instances, device=config.device)
+        self.search = build_search(config, self.evaluator, self._improved)
+        self.wall_offset = 0.0  # seconds spent before a resume
+        self.started = time.perf_counter()
+        self.writer = None
+        self.bar = None
+        self.improved = False  # a new best during the current step (checkpointed after the step)
+
+    @property
+    def wall_seconds(self) -> float:
+        return self.wall_offset + time.perf_counter() - self.started
+
+    @property
+    def finished(self) -> bool:
+        return (self.dir / "result.json").exists()
+
+    def result(self) -> dict:
+        return json.loads((self.dir / "result.json").read_text())
+
+    def execute(self) -> dict:
+        self._check_config()
+        if self.finished:
+            return self.result()
+        resumed = self._open()
+        from torch.utils.tensorboard import SummaryWriter
+
+        self.writer = SummaryWriter(str(self.dir / "tb"), purge_step=self.evaluator.evaluations + 1 if resumed else None)
+        last_good = self._state()
+        self._open_bar()
+        try:
+            last_saved = time.perf_counter()
+            while not self.search.done:
+                self.improved = False
+                self.search.step()
+                last_good = self._state()
+                self._advance_bar()
+                if self.improved or time.perf_counter() - last_saved >= CHECKPOINT_SECONDS:
+                    self._save(last_good)
+                    last_saved = time.perf_counter()
+        except KeyboardInterrupt:
+            self._save(last_good)
+            raise
+        finally:
+            if self.bar is not None:
+                self.bar.close()
+            self.writer.close()
+        self._save(last_good)
+        result = self._summary()
+        write_atomic(self.dir / "result.json", json.dumps(result, indent=1) + "\n")
+        return result
+
+    def _open(self) -> bool:
+        """Create the folder or check and load its checkpoint; return whether this is a resume."""
+        config_text = yaml.safe_dump(asdict(self.config), sort_keys=False)
+        checkpoint = self.dir / "checkpoint.json"
+        self.dir.mkdir(parents=True, exist_ok=True)
+        write_atomic(self.dir / "config.yaml", config_text)
+        if not checkpoint.exists():
+            (self.dir / "log.jsonl").unlink(missing_ok=True)
+            return False
+        state = json.loads(checkpoint.read_text())
+        self.search.load_state_dict(state["search"])
+        self.wall_offset = state["wall_seconds"]
+        self._truncate_log(self.evaluator.evaluations)
+        return True
+
+    def _check_config(self) -> None:
+        path = self.dir / "config.yaml"
+        if path.exists() and yaml.safe_load(path.read_text()) != asdict(self.config):
+            raise RunFolderError(f"{self.dir} holds a run with another config; choose another --out or delete "
+                                 "the folder")  # fmt: skip
+
+    def _truncate_log(self, evaluations: int) -> None:
+        """Keep the log lines the checkpoint covers (a later line will be found again)."""
+        path = self.dir / "log.jsonl"
+        if not path.exists():
+            return
+        kept = []
+        for line in path.read_text().splitlines():
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a line cut by the interruption
+            if record["evaluations"] <= evaluations:
+                kept.append(line + "\n")
+        write_atomic(path, "".join(kept))
+
+    def _state(self) -> dict:
+        return {"search": self.search.state_dict(), "wall_seconds": self.wall_seconds}
+
+    def _save(self, state: dict) -> None:
+        write_atomic(self.dir / "checkpoint.json", json.dumps(state) + "\n")
+
+    def _improved(self, evaluation: Evaluation) -> None:
+        record = {"evaluations": evaluation.index, "unique_evaluations": evaluation.unique,
+                  "wall_seconds": round(self.wall_seconds, 3), "return": evaluation.score,
+                  "program": str(evaluation.program)}  # fmt: skip
+        with open(self.dir / "log.jsonl", "a") as f:
+            f.write(json.dumps(record) + "\n")
+        write_atomic(self.dir / "best.txt", str(evaluation.program) + "\n")
+        if self.writer is not None:
+            self.writer.add_scalar("best_return", evaluation.score, evaluation.index)
+            self.writer.add_scalar("best_return_by_unique", evaluation.score, evaluation.unique)
+        self.improved = True
+
+    def _summary(self) -> dict:
+        return {
+            "task": self.config.task, "method": self.config.method, "seed": self.config.seed,
+            "best_return": self.search.best_return, "best_program": str(self.search.best_program),
+            "evaluations": self.evaluator.evaluations, "unique_evaluations": self.evaluator.unique,
+            "wall_seconds": round(self.wall_seconds, 3), "run_dir": str(self.dir),
+        }  # fmt: skip
+
+    def _open_bar(self) -> None:
+        if not self.progress:
+            return
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=self.config.budget, initial=self.evaluator.evaluations, unit="eval",
+                        desc=f"{self.config.task} {self.config.method} seed {self.config.seed}", leave=False)  # fmt: skip
+
+    def _advance_bar(self) -> None:
+        if self.bar is not None:
+            self.bar.update(self.evaluator.evaluations - self.bar.n)
+            self.bar.set_postfix(best=f"{self.search.best_return:.4f}", refresh=False)

@@ -1,0 +1,168 @@
+"""Program-space search methods: hill climbing (HC), scheduled hill climbing (SHC) and random search.
+
+Each method advances in `step`s (one climb step, one climb start, one random batch) and can be stopped
+and restored between steps (`state_dict`, `load_state_dict`), which makes runs resumable. A search ends
+when the best return reaches 1 (within `SOLVED`) or the evaluation budget is spent, mid-climb if need be.
+
+HC (`reference/prog_policies.md` 5.2, `reference/llm_gs.md` 2.1): evaluate a start program, then draw k
+neighbours up front (`synthesis.neighbourhood`) and move to the first one that scores strictly better; when
+none of the k does, the climb ends at a local optimum and a new climb starts from a fresh random program.
+SHC is HC with k computed at the start of every climb from the evaluations so far (`synthesis.schedule`).
+Climbs start from random programs, or cycle through given start programs (LLM-GS).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from karel.parser import parse
+from karel.program import Program, to_text
+from karel.sampler import sample_search_program
+from synthesis.evaluator import SOLVED, Evaluation, Evaluator
+from synthesis.neighbourhood import neighbours
+from synthesis.schedule import neighbourhood_size
+
+Listener = Callable[[Evaluation], None]  # called on every new best
+
+
+class Search:
+    """Shared bookkeeping: the evaluator, the RNG, the best program so far."""
+
+    name = "search"
+
+    def __init__(self, evaluator: Evaluator, seed: int, on_improvement: Listener | None = None):
+        self.evaluator = evaluator
+        self.rng = np.random.default_rng(seed)
+        self.on_improvement = on_improvement or (lambda evaluation: None)
+        self.best_return = -math.inf
+        self.best_program: Program | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.best_return >= SOLVED or self.evaluator.remaining <= 0
+
+    def step(self) -> None:
+        raise NotImplementedError
+
+    def run(self) -> None:
+        while not self.done:
+            self.step()
+
+    def _record(self, evaluations: Sequence[Evaluation]) -> None:
+        for evaluation in evaluations:
+            if evaluation.score > self.best_return:
+                self.best_return, self.best_program = evaluation.score, evaluation.program
+                self.on_improvement(evaluation)
+
+    def state_dict(self) -> dict:
+        return {
+            "rng": self.rng.bit_generator.state,
+            "evaluator": self.evaluator.state_dict(),
+            "best_return": self.best_return if self.best_program is not None else None,
+            "best_program": to_text(self.best_program) if self.best_program is not None else None,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.rng.bit_generator.state = state["rng"]
+        self.evaluator.load_state_dict(state["evaluator"])
+        if state["best_program"] is not None:
+            self.best_return, self.best_program = state["best_return"], parse(state["best_program"])
+
+
+class HillClimbing(Search):
+    """First-improvement hill climbing with `k` neighbours per step and restarts at local optima."""
+
+    name = "hc"
+
+    def __init__(self, evaluator: Evaluator, seed: int, k: int = 250, starts: Sequence[Program] = (),
+                 on_improvement: Listener | None = None):  # fmt: skip
+        super().__init__(evaluator, seed, on_improvement)
+        if k < 1:
+            raise ValueError("k must be positive")
+        self.k = k
+        self.starts = list(starts)
+        self.climbs = 0  # climbs started
+        self.current: Program | None = None
+        self.current_return = -math.inf
+        self.climb_k = k
+
+    def climb_size(self) -> int:
+        """k for a climb starting now."""
+        return self.k
+
+    def next_start(self) -> Program:
+        if self.starts:
+            return self.starts[self.climbs % len(self.starts)]
+        return sample_search_program(self.rng)
+
+    def step(self) -> None:
+        if self.current is None:  # start a climb: its k is fixed now, then its start program is evaluated
+            self.climb_k = self.climb_size()
+            start = self.next_start()
+            self.climbs += 1
+            [evaluation] = self.evaluator.evaluate([start])
+            self._record([evaluation])
+            self.current, self.current_return = start, evaluation.score
+            return
+        candidates = neighbours(self.current, self.rng)
+        accepted, evaluations = self.evaluator.first_improvement(candidates, self.climb_k, self.current_return)
+        self._record(evaluations)
+        if accepted is not None:
+            self.current, self.current_return = evaluations[-1].program, evaluations[-1].score
+        else:
+            self.current = None  # local optimum (or budget spent): the next step starts a new climb
+
+    def state_dict(self) -> dict:
+        return {
+            **super().state_dict(),
+            "climbs": self.climbs,
+            "climb_k": self.climb_k,
+            "current": to_text(self.current) if self.current is not None else None,
+            "current_return": self.current_return if self.current is not None else None,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        super().load_state_dict(state)
+        self.climbs, self.climb_k = state["climbs"], state["climb_k"]
+        self.current = parse(state["current"]) if state["current"] is not None else None
+        self.current_return = state["current_return"] if self.current is not None else -math.inf
+
+
+class ScheduledHillClimbing(HillClimbing):
+    """Hill climbing whose k grows with the evaluations spent (`synthesis.schedule`)."""
+
+    name = "shc"
+
+    def __init__(self, evaluator: Evaluator, seed: int, start_k: int = 32, end_k: int = 2048, *,
+                 schedule_budget: int | None = None, ratio: str = "log", scheduler: str = "sin",
+                 interpolation: str = "log", starts: Sequence[Program] = (),
+                 on_improvement: Listener | None = None):  # fmt: skip
+        super().__init__(evaluator, seed, start_k, starts, on_improvement)
+        self.start_k, self.end_k = start_k, end_k
+        self.schedule_budget = schedule_budget or evaluator.budget
+        self.schedule = {"ratio": ratio, "scheduler": scheduler, "interpolation": interpolation}
+        neighbourhood_size(1, 2, start_k, end_k, **self.schedule)  # validates the schedule names
+
+    def climb_size(self) -> int:
+        return neighbourhood_size(self.evaluator.evaluations, self.schedule_budget, self.start_k, self.end_k,
+                                  **self.schedule)  # fmt: skip
+
+
+class RandomSearch(Search):
+    """Independent random programs of the search distribution, `batch` per step."""
+
+    name = "random"
+
+    def __init__(self, evaluator: Evaluator, seed: int, batch: int = 256, on_improvement: Listener | None = None):
+        super().__init__(evaluator, seed, on_improvement)
+        self.batch = batch
+
+    def step(self) -> None:
+        programs = [sample_search_program(self.rng) for _ in range(min(self.batch, self.evaluator.remaining))]
+        scores = self.evaluator.scores(programs)
+        solved = next((i for i, s in enumerate(scores) if s >= SOLVED), None)  # the run stops there
+        used = len(programs) if solved is None else solved + 1
+        self._record(self.evaluator.count(programs[:used], scores[:used]))

@@ -1,0 +1,70 @@
+"""The `synthesis` console script: search, sweep and report, with usage errors."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from synthesis.cli import main
+
+
+def test_search_json_last_line(tmp_path, capsys):
+    code = main(["search", "--task", "MazeSparse", "--method", "hc", "--budget", "5000", "--instances", "8",
+                 "--out", str(tmp_path), "--json", "--no_progress"])  # fmt: skip
+    assert code == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert set(result) >= {"task", "method", "seed", "best_return", "best_program", "evaluations", "wall_seconds",
+                           "run_dir"}  # fmt: skip
+    assert result["best_return"] == 1.0 and result["evaluations"] <= 5000
+
+
+def test_config_file_then_command_line(tmp_path, capsys):
+    config = tmp_path / "c.yaml"
+    config.write_text("method: hc\nk: 7\nbudget: 30\ninstances: 2\n")
+    assert main(["search", "--config", str(config), "--task", "DoorKey", "--budget", "40", "--out", str(tmp_path),
+                 "--json", "--no_progress"]) == 0  # fmt: skip
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    saved = (tmp_path / "DoorKey" / "hc" / "seed_0" / "config.yaml").read_text()
+    assert result["evaluations"] == 40 and "k: 7" in saved and "budget: 40" in saved
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--task", "Nope"], "known tasks: StairClimber"),
+    (["--task", "Maze", "--method", "cem"], "not available in this release"),
+    (["--task", "Maze", "--method", "annealing"], "unknown method"),
+    (["--task", "Maze", "--budget", "0"], "must be positive"),
+])  # fmt: skip
+def test_usage_errors_exit_2(tmp_path, capsys, args, message):
+    assert main(["search", *args, "--out", str(tmp_path)]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_init_programs_file_errors_name_the_line(tmp_path, capsys):
+    bad = tmp_path / "init.txt"
+    bad.write_text("DEF run m( move m)\nDEF run m( move\n")
+    assert main(["search", "--task", "DoorKey", "--init-programs", str(bad), "--out", str(tmp_path)]) == 2
+    assert f"{bad}:2: token" in capsys.readouterr().err
+
+
+def test_sweep_runs_in_parallel_skips_finished_runs_and_reports(tmp_path):
+    command = [sys.executable, "-m", "synthesis", "sweep", "--tasks", "MazeSparse,DoorKey", "--methods", "hc,shc",
+               "--seeds", "0-1", "--budget", "300", "--instances", "4", "--out", str(tmp_path), "--jobs", "2"]  # fmt: skip
+    first = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    assert first.returncode == 0, first.stderr
+    lines = [json.loads(line) for line in first.stdout.splitlines()]
+    assert len(lines) == 8 and all(line["evaluations"] <= 300 for line in lines)
+    second = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    assert second.returncode == 0 and second.stdout == "" and "8 already finished" in second.stderr
+
+    report = subprocess.run([sys.executable, "-m", "synthesis", "report", str(tmp_path)], capture_output=True,
+                            text=True, timeout=300, check=False)  # fmt: skip
+    assert report.returncode == 0, report.stderr
+    text = (tmp_path / "report.md").read_text()
+    assert "| MazeSparse | hc | 2 |" in text and "| DoorKey | shc | 2 |" in text
+    assert (tmp_path / "plots" / "MazeSparse.png").stat().st_size > 1000
+
+
+def test_report_of_an_empty_folder_is_a_usage_error(tmp_path, capsys):
+    assert main(["report", str(tmp_path)]) == 2
+    assert "no finished runs" in capsys.readouterr().err
