@@ -17,14 +17,14 @@ import os
 import sys
 from dataclasses import asdict, fields
 from pathlib import Path
-from typing import Optional
 
 from jsonargparse import ActionConfigFile, ActionYesNo, ArgumentParser
 
 from karel.tasks import TASKS
+from synthesis.llm.client import LlmError
 from synthesis.run import METHODS, Run, RunFolderError, SearchConfig
 
-LATER_METHODS = ("cem", "cebs", "llm-gs")  # latent-space and LLM methods: SPEC section 4, not in this release
+LATER_METHODS = ("cem", "cebs")  # latent-space methods: SPEC section 4, not in this release
 HELP = {
     "task": f"task name; one of {', '.join(TASKS)}",
     "method": f"search method: {', '.join(METHODS)}",
@@ -39,6 +39,16 @@ HELP = {
     "interpolation": "shc schedule interpolation: log | linear",
     "batch": "random: programs per step",
     "device": "executor device: cpu | cuda",
+    "llm_programs": "llm-gs: programs kept from the model",
+    "llm_rounds": "llm-gs: rounds of requests before giving up",
+    "model": "llm-gs: model name at the endpoint (OPENAI_API_KEY, OPENAI_BASE_URL configure the endpoint)",
+    "temperature": "llm-gs: sampling temperature",
+    "top_p": "llm-gs: nucleus sampling top_p",
+    "completions_per_request": "llm-gs: completions per request (n); servers without n > 1 get n = 1 requests",
+    "max_tokens": "llm-gs: max tokens per completion (0: the server's default)",
+    "request_timeout": "llm-gs: seconds per request",
+    "max_retries": "llm-gs: retries with backoff on 429, 5xx and timeouts",
+    "llm_cache": "llm-gs: folder of recorded requests, replayed without network (new ones are recorded)",
 }
 
 
@@ -54,7 +64,7 @@ def _add_config_arguments(parser: ArgumentParser, skip: tuple[str, ...] = ()) ->
             parser.add_argument("--task", type=str, required=True, help=HELP["task"])
             continue
         parser.add_argument(f"--{f.name.replace('_', '-')}", type=type(f.default), default=f.default, help=HELP[f.name])
-    parser.add_argument("--init-programs", type=Optional[str], default=None,
+    parser.add_argument("--init-programs", type=str | None, default=None,
                         help="file of climb start programs, one per line (cycled), instead of random programs")  # fmt: skip
 
 
@@ -218,6 +228,9 @@ def main(argv: list[str] | None = None) -> int:
     except (UsageError, RunFolderError) as error:
         print(f"synthesis {command}: error: {error}", file=sys.stderr)
         return 2
+    except LlmError as error:
+        print(f"synthesis {command}: error: {error}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"synthesis {command}: interrupted; run the same command again to resume", file=sys.stderr)
         return 130

@@ -31,7 +31,7 @@ from karel.tasks import make
 from synthesis.evaluator import Evaluation, Evaluator
 from synthesis.search import HillClimbing, RandomSearch, ScheduledHillClimbing, Search
 
-METHODS = ("hc", "shc", "random")
+METHODS = ("hc", "shc", "random", "llm-gs")
 CHECKPOINT_SECONDS = 5.0  # at most this long between checkpoints (and at every new best)
 
 
@@ -52,7 +52,17 @@ class SearchConfig:
     interpolation: str = "log"  # shc schedule: log | linear
     batch: int = 256  # random: programs per step
     device: str = "cpu"
-    init_programs: list[str] = field(default_factory=list)  # climb starts (cycled) instead of random programs
+    init_programs: list[str] = field(default_factory=list)  # climb starts (cycled); llm-gs: instead of the LLM
+    llm_programs: int = 32  # llm-gs: programs kept from the model
+    llm_rounds: int = 5  # llm-gs: rounds of requests before giving up
+    model: str = "gpt-4-turbo-2024-04-09"  # llm-gs: model name at the endpoint
+    temperature: float = 1.0
+    top_p: float = 1.0
+    completions_per_request: int = 48  # n per request (servers without n > 1 get n = 1 requests)
+    max_tokens: int = 0  # 0: the server's default
+    request_timeout: float = 300.0  # seconds
+    max_retries: int = 5  # SDK retries with backoff on 429 / 5xx / timeouts
+    llm_cache: str = ""  # folder of recorded requests: replayed without network, new ones recorded there
 
 
 class RunFolderError(RuntimeError):
@@ -85,6 +95,11 @@ def build_search(config: SearchConfig, evaluator: Evaluator, on_improvement) -> 
                                      starts=starts, on_improvement=on_improvement)  # fmt: skip
     if config.method == "random":
         return RandomSearch(evaluator, config.seed, config.batch, on_improvement)
+    if config.method == "llm-gs":
+        from synthesis.llm_gs import LlmGs
+
+        return LlmGs(evaluator, config.seed, starts, config.start_k, config.end_k, on_improvement,
+                     ratio=config.ratio, scheduler=config.scheduler, interpolation=config.interpolation)  # fmt: skip
     raise ValueError(f"unknown method {config.method!r}; known: {', '.join(METHODS)}")
 
 
@@ -118,6 +133,8 @@ class Run:
         if self.finished:
             return self.result()
         resumed = self._open()
+        if self.config.method == "llm-gs" and not resumed:
+            self._initial_programs()
         from torch.utils.tensorboard import SummaryWriter
 
         self.writer = SummaryWriter(str(self.dir / "tb"), purge_step=self.evaluator.evaluations + 1 if resumed else None)
@@ -159,6 +176,32 @@ class Run:
         self.wall_offset = state["wall_seconds"]
         self._truncate_log(self.evaluator.evaluations)
         return True
+
+    def _initial_programs(self) -> None:
+        """LLM-GS: the initial programs from --init-programs, else from the model (or its recorded answers);
+        requests, completions and readings are logged under llm/."""
+        if self.search.initial:
+            return
+        from synthesis.llm.client import ChatClient, LlmSettings
+        from synthesis.llm_gs import llm_programs
+
+        c = self.config
+        settings = LlmSettings(c.model, c.temperature, c.top_p, c.completions_per_request, c.max_tokens or None,
+                               c.request_timeout, c.max_retries)  # fmt: skip
+        llm_dir = self.dir / "llm"
+        llm_dir.mkdir(exist_ok=True)
+        for name in ("requests.jsonl", "candidates.jsonl"):
+            (llm_dir / name).unlink(missing_ok=True)
+        client = ChatClient(settings, c.llm_cache or llm_dir / "cache", llm_dir / "requests.jsonl")
+        programs = llm_programs(self.task, client, c.seed, c.llm_programs, c.llm_rounds, llm_dir / "candidates.jsonl")
+        readings = [json.loads(line) for line in (llm_dir / "candidates.jsonl").read_text().splitlines()]
+        summary = {"settings": client.describe(), "requests_sent": client.requests, "completions": len(readings),
+                   "accepted": sum(r["program"] is not None for r in readings),
+                   "rejected": sum(r["program"] is None for r in readings),
+                   "paths": {p: sum(r["path"] == p for r in readings) for p in ("python", "dsl")},
+                   "programs": [str(p) for p in programs]}  # fmt: skip
+        write_atomic(llm_dir / "summary.json", json.dumps(summary, indent=1) + "\n")
+        self.search.initial = programs
 
     def _check_config(self) -> None:
         path = self.dir / "config.yaml"

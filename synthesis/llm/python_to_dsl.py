@@ -1,0 +1,124 @@
+"""Python-like Karel programs (what the LLM writes) to DSL programs, through Python's `ast` module.
+
+Mappings (the LLM-GS table, `reference/llm_gs.md` 1.3, plus what a real parser makes possible):
+
+| Python | DSL |
+|---|---|
+| `def run(): s` (or the only function, or top-level statements) | `DEF run m( s m)` |
+| `move()`, `turnLeft()`, ... (also `self.move()`, `karel.move()`) | `move`, `turnLeft`, ... |
+| `while b: s` | `WHILE c( b c) w( s w)` |
+| `while True: s` | `REPEAT R=19 r( s r)` (as the reference's repair pass) |
+| `if b: s` / `if b: s else: t` | `IF c( b c) i( s i)` / `IFELSE c( b c) i( s i) ELSE e( t e)` |
+| `if a: s elif b: t else: u` | `IFELSE c( a c) i( s i) ELSE e( IFELSE c( b c) ... e)` (nested) |
+| `for _ in range(n)`, `range(a, b)`, `range(a, b, k)` | `REPEAT R=len(range(...)) r( s r)`, clamped to 0..19 |
+| `not b`, `not not b` | `not c( b c)`, `b` |
+| `frontIsClear()`, ... | `frontIsClear`, ... |
+
+Comments, blank lines, docstrings, `pass` and tabs are accepted; a block left empty, an unknown call,
+`and`/`or`, comparisons, variables, `break`/`return` and other statements are rejected with a
+`ConversionError` that names the line.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from karel.dsl import MAX_REPEAT, Action, Perception
+from karel.program import Act, Cond, Feature, If, IfElse, Not, Program, Repeat, Stmt, While
+
+ACTIONS = {a.name: a for a in Action}
+PERCEPTIONS = {p.name: p for p in Perception}
+
+
+class ConversionError(ValueError):
+    """The Python text cannot be turned into a DSL program; the message says why and where."""
+
+
+def python_to_program(source: str) -> Program:
+    """Convert Python-like Karel code to a program (see the module table)."""
+    try:
+        module = ast.parse(source.expandtabs(4))
+    except SyntaxError as error:
+        raise ConversionError(f"not valid Python (line {error.lineno}): {error.msg}") from None
+    functions = [node for node in module.body if isinstance(node, ast.FunctionDef)]
+    run = next((f for f in functions if f.name == "run"), functions[0] if len(functions) == 1 else None)
+    if run is not None:
+        body = run.body
+    elif functions:
+        raise ConversionError(f"several functions and none named run: {', '.join(f.name for f in functions)}")
+    else:
+        body = module.body
+    return Program(_block(body, "the program"))
+
+
+def _block(statements: list[ast.stmt], where: str) -> tuple[Stmt, ...]:
+    converted: list[Stmt] = []
+    for node in statements:
+        converted.extend(_statement(node))
+    if not converted:
+        raise ConversionError(f"{where} is empty (DSL blocks need at least one statement)")
+    return tuple(converted)
+
+
+def _statement(node: ast.stmt) -> list[Stmt]:
+    line = f"line {node.lineno}"
+    if isinstance(node, ast.Pass) or (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)):
+        return []  # `pass` and docstrings
+    if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
+        name = _call_name(node.value, line)
+        if name not in ACTIONS:
+            raise ConversionError(f"{line}: {name}() is not an action ({', '.join(ACTIONS)})")
+        return [Act(ACTIONS[name])]
+    if isinstance(node, ast.While):
+        if node.orelse:
+            raise ConversionError(f"{line}: while ... else is not in the DSL")
+        if isinstance(node.test, ast.Constant):
+            count = MAX_REPEAT if node.test.value else 0
+            return [Repeat(count, _block(node.body, f"the while loop at {line}"))]
+        return [While(_condition(node.test, line), _block(node.body, f"the while loop at {line}"))]
+    if isinstance(node, ast.If):
+        cond = _condition(node.test, line)
+        then = _block(node.body, f"the if at {line}")
+        if not node.orelse:
+            return [If(cond, then)]
+        return [IfElse(cond, then, _block(node.orelse, f"the else of the if at {line}"))]
+    if isinstance(node, ast.For):
+        return [Repeat(_range_count(node.iter, line), _block(node.body, f"the for loop at {line}"))]
+    kind = type(node).__name__.lower()
+    raise ConversionError(f"{line}: {kind} statements are not in the DSL")
+
+
+def _call_name(call: ast.Call, line: str) -> str:
+    func = call.func
+    name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
+    if name is None:
+        raise ConversionError(f"{line}: only plain calls like move() are allowed")
+    if call.args or call.keywords:
+        raise ConversionError(f"{line}: {name}() takes no arguments")
+    return name
+
+
+def _condition(node: ast.expr, line: str) -> Cond:
+    negations = 0
+    while isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+        negations += 1
+        node = node.operand
+    if not isinstance(node, ast.Call):
+        what = "and/or" if isinstance(node, ast.BoolOp) else type(node).__name__.lower()
+        raise ConversionError(f"{line}: conditions must be a perception call, optionally negated (found {what})")
+    name = _call_name(node, line)
+    if name not in PERCEPTIONS:
+        raise ConversionError(f"{line}: {name}() is not a perception ({', '.join(PERCEPTIONS)})")
+    feature = Feature(PERCEPTIONS[name])
+    return Not(feature) if negations % 2 else feature
+
+
+def _range_count(node: ast.expr, line: str) -> int:
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "range"):
+        raise ConversionError(f"{line}: for loops must run over range(...)")
+    try:
+        bounds = [ast.literal_eval(arg) for arg in node.args]
+        count = len(range(*bounds))
+    except (ValueError, TypeError):
+        raise ConversionError(f"{line}: range() needs integer constants") from None
+    return min(max(count, 0), MAX_REPEAT)

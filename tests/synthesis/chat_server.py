@@ -1,0 +1,80 @@
+"""A real HTTP server on 127.0.0.1 that speaks the OpenAI chat-completions protocol, for tests.
+
+It answers POST /v1/chat/completions from a script of behaviours, one per request (the last repeats):
+"ok" (n choices from `answers`, cycling), "429" (rate limited, retry after 10 ms), "500", "slow" (waits
+`slow_seconds` before answering), "no_n" (400 when n > 1), "one" (one choice whatever n). Requests
+(bodies and headers) are kept in `requests`.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class ChatServer:
+    def __init__(self, answers: list[str], script: list[str] | None = None, slow_seconds: float = 3.0):
+        self.answers, self.script, self.slow_seconds = answers, list(script or ["ok"]), slow_seconds
+        self.requests: list[dict] = []
+        self.served = 0  # answer index, cycling over `answers`
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):  # quiet
+                pass
+
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                server.requests.append({"body": body, "headers": {k.lower(): v for k, v in self.headers.items()}})
+                behaviour = server.script.pop(0) if len(server.script) > 1 else server.script[0]
+                if behaviour == "429":
+                    return self.reply(429, {"error": {"message": "rate limited", "type": "rate_limit"}},
+                                      {"retry-after-ms": "10"})  # fmt: skip
+                if behaviour == "500":
+                    return self.reply(500, {"error": {"message": "boom", "type": "server_error"}})
+                if behaviour == "slow":
+                    time.sleep(server.slow_seconds)
+                n = body.get("n", 1)
+                if behaviour == "no_n" and n > 1:
+                    return self.reply(400, {"error": {"message": "n > 1 is not supported (n must be 1)",
+                                                      "type": "invalid_request_error", "param": "n"}})  # fmt: skip
+                count = 1 if behaviour == "one" else n
+                choices = []
+                for i in range(count):
+                    text = server.answers[server.served % len(server.answers)]
+                    server.served += 1
+                    choices.append({"index": i, "message": {"role": "assistant", "content": text},
+                                    "finish_reason": "stop"})  # fmt: skip
+                self.reply(200, {"id": "chatcmpl-test", "object": "chat.completion", "created": 0,
+                                 "model": body["model"], "choices": choices,
+                                 "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}})  # fmt: skip
+
+            def reply(self, status, payload, headers=None):
+                data = json.dumps(payload).encode()
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    for key, value in (headers or {}).items():
+                        self.send_header(key, value)
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout tests)
+                    pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+
+    def __enter__(self) -> ChatServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()

@@ -1,0 +1,83 @@
+"""The chat client against a real HTTP server on 127.0.0.1, through the real `openai` SDK."""
+
+import pytest
+
+from synthesis.llm.client import ChatClient, LlmError, LlmSettings
+from tests.synthesis.chat_server import ChatServer
+
+ANSWERS = ["answer one", "answer two", "answer three"]
+
+
+@pytest.fixture
+def endpoint(monkeypatch):
+    def start(script=None, answers=ANSWERS, slow_seconds=3.0):
+        server = ChatServer(answers, script, slow_seconds)
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test-secret-key")
+        return server
+
+    return start
+
+
+def settings(**overrides):
+    return LlmSettings(**{"model": "test-model", "completions_per_request": 48, "request_timeout": 5.0,
+                          "max_retries": 2, **overrides})  # fmt: skip
+
+
+def test_well_formed_answers_in_one_request(endpoint):
+    with endpoint() as server:
+        texts = ChatClient(settings()).complete("system", "user", 3)
+    assert texts == ANSWERS
+    [request] = server.requests
+    assert request["body"]["n"] == 3 and request["body"]["model"] == "test-model"
+    assert request["body"]["messages"][0] == {"role": "system", "content": "system"}
+    assert request["headers"]["authorization"] == "Bearer sk-test-secret-key"
+
+
+def test_rate_limit_then_success_is_retried(endpoint):
+    with endpoint(["429", "429", "ok"]) as server:
+        texts = ChatClient(settings(max_retries=3)).complete("s", "u", 2)
+    assert texts == ANSWERS[:2] and len(server.requests) == 3
+
+
+def test_server_errors_beyond_the_retries_raise(endpoint):
+    with endpoint(["500"]) as server, pytest.raises(LlmError, match="failed after 1 retries"):
+        ChatClient(settings(max_retries=1)).complete("s", "u", 1)
+    assert len(server.requests) == 2
+
+
+def test_timeout_raises_a_clear_error(endpoint):
+    with endpoint(["slow"], slow_seconds=2.0), pytest.raises(LlmError, match="failed"):
+        ChatClient(settings(request_timeout=0.3, max_retries=0)).complete("s", "u", 1)
+
+
+def test_server_refusing_n_gets_single_requests(endpoint):
+    with endpoint(["no_n"]) as server:
+        client = ChatClient(settings())
+        texts = client.complete("s", "u", 3)
+    assert texts == ANSWERS and not client.supports_n
+    assert [r["body"]["n"] for r in server.requests] == [3, 1, 1, 1]
+
+
+def test_server_ignoring_n_gets_single_requests(endpoint):
+    with endpoint(["one"]) as server:
+        client = ChatClient(settings())
+        texts = client.complete("s", "u", 3)
+    assert len(texts) == 3 and not client.supports_n
+    assert [r["body"]["n"] for r in server.requests] == [3, 1, 1]
+
+
+def test_recorded_requests_replay_without_network(endpoint, tmp_path, monkeypatch):
+    with endpoint() as server:
+        first = ChatClient(settings(), cache_dir=tmp_path / "cache")
+        recorded = [first.complete("s", "u", 2), first.complete("s", "u", 2)]  # identical requests, two entries
+    assert len(server.requests) == 2
+    monkeypatch.delenv("OPENAI_BASE_URL")
+    monkeypatch.delenv("OPENAI_API_KEY")
+    replay = ChatClient(settings(), cache_dir=tmp_path / "cache", log_path=tmp_path / "log.jsonl")
+    assert [replay.complete("s", "u", 2), replay.complete("s", "u", 2)] == recorded
+    assert replay.requests == 0
+    with pytest.raises(LlmError, match="OPENAI_API_KEY"):
+        replay.complete("s", "u", 2)  # a third such request was never recorded
+    assert "sk-test-secret-key" not in (tmp_path / "log.jsonl").read_text()
+    assert all("sk-test" not in p.read_text() for p in (tmp_path / "cache").iterdir())

@@ -1,0 +1,106 @@
+"""LLM-GS end to end: initial programs from a real HTTP chat server through the `openai` SDK, the logs of
+every completion, exact offline replay from the recorded cache, and the shipped DoorKey seed programs."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from karel.tasks import make
+from synthesis.cli import main
+from synthesis.llm.client import ChatClient, LlmError, LlmSettings
+from synthesis.llm_gs import llm_programs
+from tests.synthesis.chat_server import ChatServer
+
+SEEDS = Path(__file__).parents[2] / "configs" / "search" / "init_programs" / "DoorKey.txt"
+PROGRAMS = [line for line in SEEDS.read_text().splitlines() if line.startswith("DEF")]
+ANSWERS = [
+    f"Plan: search the left room.\n```python\ndef run():\n    while noMarkersPresent():\n        move()\n"
+    f"        if not frontIsClear():\n            turnLeft()\n    pickMarker()\n```\nDSL:\n```\n{PROGRAMS[0]}\n```",
+    f"```\n{PROGRAMS[1]}\n```",
+    "I cannot write this program.",  # rejected: no code at all
+    "```python\ndef run():\n    while x > 0:\n        move()\n```",  # rejected: not a perception
+    f"Final answer: {PROGRAMS[2]}",
+]
+
+
+@pytest.fixture
+def server(monkeypatch):
+    with ChatServer(ANSWERS) as running:
+        monkeypatch.setenv("OPENAI_BASE_URL", running.base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test-secret-key")
+        yield running
+
+
+def test_llm_programs_keep_32_of_the_completions_and_log_every_reading(server, tmp_path):
+    client = ChatClient(LlmSettings(model="m", request_timeout=5), log_path=tmp_path / "requests.jsonl")
+    programs = llm_programs(make("DoorKey"), client, seed=0, log_path=tmp_path / "candidates.jsonl")
+    assert len(programs) == 32
+    readings = [json.loads(line) for line in (tmp_path / "candidates.jsonl").read_text().splitlines()]
+    rejected = [r for r in readings if r["program"] is None]
+    # 2 of every 5 answers fail: 29 programs from the first 48 completions, then ceil(1.5 x 3) = 5 more asked
+    assert len(readings) == 48 + 5 and len(rejected) == 21
+    assert {r["round"] for r in readings} == {1, 2}
+    assert all(r["python_error"] and r["dsl_error"] for r in rejected)
+    assert [r["body"]["n"] for r in server.requests] == [48, 5]
+    request = server.requests[0]["body"]
+    assert "DOORKEY" in request["messages"][1]["content"] and "def run()" in request["messages"][0]["content"]
+
+
+def test_too_few_programs_after_the_rounds_is_an_error(monkeypatch, tmp_path):
+    with ChatServer(["no code here"]) as running:
+        monkeypatch.setenv("OPENAI_BASE_URL", running.base_url)
+        client = ChatClient(LlmSettings(model="m", request_timeout=5))
+        with pytest.raises(LlmError, match="only 0 of 32"):
+            llm_programs(make("DoorKey"), client, seed=0, rounds=2, log_path=tmp_path / "c.jsonl")
+
+
+def read(run_dir):
+    log = [json.loads(line) for line in (run_dir / "log.jsonl").read_text().splitlines()]
+    return [(r["evaluations"], r["return"], r["program"]) for r in log], json.loads((run_dir / "result.json").read_text())
+
+
+def test_llm_gs_run_replays_exactly_from_its_cache(server, tmp_path, monkeypatch, capsys):
+    common = ["search", "--task", "DoorKey", "--method", "llm-gs", "--budget", "1500", "--instances", "8",
+              "--llm-cache", str(tmp_path / "cache"), "--model", "test-model", "--no_progress", "--json"]  # fmt: skip
+    assert main([*common, "--out", str(tmp_path / "live")]) == 0
+    run_dir = tmp_path / "live" / "DoorKey" / "llm-gs" / "seed_0"
+    summary = json.loads((run_dir / "llm" / "summary.json").read_text())
+    assert summary["accepted"] == 32 and summary["rejected"] == 21 and summary["requests_sent"] == 2
+    assert len(summary["programs"]) == 32
+    for path in run_dir.rglob("*"):
+        if path.is_file() and path.suffix in (".json", ".jsonl", ".yaml", ".txt"):
+            assert "sk-test-secret-key" not in path.read_text(), path
+
+    requests_before = len(server.requests)
+    monkeypatch.delenv("OPENAI_BASE_URL")
+    monkeypatch.delenv("OPENAI_API_KEY")
+    assert main([*common, "--out", str(tmp_path / "replay")]) == 0
+    assert len(server.requests) == requests_before  # no network
+    live_log, live = read(run_dir)
+    replay_log, replay = read(tmp_path / "replay" / "DoorKey" / "llm-gs" / "seed_0")
+    assert live_log == replay_log
+    assert {k: live[k] for k in ("best_return", "best_program", "evaluations")} == \
+        {k: replay[k] for k in ("best_return", "best_program", "evaluations")}  # fmt: skip
+
+
+def test_no_endpoint_and_no_cache_is_a_clear_error(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    assert main(["search", "--task", "DoorKey", "--method", "llm-gs", "--out", str(tmp_path), "--no_progress"]) == 1
+    assert "OPENAI_API_KEY" in capsys.readouterr().err
+
+
+def test_shipped_seed_programs_do_not_solve_doorkey_alone():
+    from karel.interpreter import evaluate, mean_return
+    from karel.parser import parse
+
+    assert all(mean_return(evaluate(parse(p), make("DoorKey"))) < 1 for p in PROGRAMS)
+
+
+@pytest.mark.slow
+def test_llm_gs_from_the_shipped_seed_programs_solves_doorkey(tmp_path, capsys):
+    assert main(["search", "--task", "DoorKey", "--method", "llm-gs", "--init-programs", str(SEEDS), "--seed", "0",
+                 "--out", str(tmp_path), "--no_progress", "--json"]) == 0  # fmt: skip
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["best_return"] == 1.0 and result["evaluations"] < 1_000_000
