@@ -21,7 +21,7 @@ Semantics (SPEC section 2, reproducing the LLM-GS release `prog_policies/base/ds
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import IntEnum
 
@@ -54,14 +54,31 @@ class Episode:
     worlds: list[World] | None = None  # with record_worlds: the initial world, then the world after each action
 
 
+@dataclass(frozen=True)
+class Call:
+    """One call, as an `observer` of `run_episode` sees it (after the call took effect)."""
+
+    kind: str  # "action" or "perception"
+    name: str  # the action or perception name
+    position: tuple[int, ...]  # the statement making the call (see `karel.pythonic.to_python_lines`)
+    value: bool | None  # a perception's own value (before any `not`); None for actions
+    reward: float  # the step reward of an action; 0.0 for perceptions
+    world: World  # the live world after the call (copy it to keep it)
+
+
+Observer = Callable[[Call], None]
+
+
 class _EpisodeOver(Exception):
     def __init__(self, termination: Termination):
         self.termination = termination
 
 
 class _Runner:
-    def __init__(self, world: World, rules: Rules | None, crashable: bool, max_calls: int, record_worlds: bool):
+    def __init__(self, world: World, rules: Rules | None, crashable: bool, max_calls: int, record_worlds: bool,
+                 observer: Observer | None = None):  # fmt: skip
         self.world, self.rules, self.crashable, self.max_calls = world, rules, crashable, max_calls
+        self.observer, self.position = observer, ()
         self.episode = Episode(world=world, worlds=[world.copy()] if record_worlds else None)
         self.loop_history: dict[tuple[int, ...], set[str]] = {}  # WHILE node position -> keys seen
 
@@ -84,6 +101,8 @@ class _Runner:
         episode.episode_return += reward
         if episode.worlds is not None:
             episode.worlds.append(self.world.copy())
+        if self.observer is not None:
+            self.observer(Call("action", action.name, self.position, None, reward, self.world))
         if not legal and self.crashable:
             raise _EpisodeOver(Termination.CRASH)
         if over_budget:
@@ -96,6 +115,8 @@ class _Runner:
             return not self.test(cond.cond)
         over_budget = self.call()
         value = self.world.perceive(cond.perception)
+        if self.observer is not None:
+            self.observer(Call("perception", cond.perception.name, self.position, value, 0.0, self.world))
         if over_budget:
             raise _EpisodeOver(Termination.BUDGET)
         return value
@@ -105,16 +126,19 @@ class _Runner:
             self.stmt(stmt, (*position, i))
 
     def stmt(self, stmt: Stmt, position: tuple[int, ...]) -> None:
+        self.position = position
         if isinstance(stmt, Act):
             self.act(stmt.action)
         elif isinstance(stmt, While):
             seen = self.loop_history.setdefault(position, set())
             while self.test(stmt.cond):
+                self.position = position  # for the next test, after the body moved it
                 key = self.world.loop_key()
                 if key in seen:
                     raise _EpisodeOver(Termination.LOOP)
                 seen.add(key)
                 self.block(stmt.body, (*position, 0))
+                self.position = position
         elif isinstance(stmt, Repeat):
             for _ in range(stmt.count):
                 self.block(stmt.body, (*position, 0))
@@ -135,11 +159,13 @@ def run_episode(
     crashable: bool = False,
     max_calls: int = MAX_CALLS,
     record_worlds: bool = False,
+    observer: Observer | None = None,
 ) -> Episode:
     """Run `program` on a copy of `world`; `rules` (fresh for this episode) gives the step rewards, or
     every step earns 0 and nothing terminates when it is None (as in dataset generation). With
-    `record_worlds`, `Episode.worlds` holds the initial world and a copy after every action."""
-    runner = _Runner(world.copy(), rules, crashable, max_calls, record_worlds)
+    `record_worlds`, `Episode.worlds` holds the initial world and a copy after every action. `observer`,
+    if given, is called after every call (action or perception) with a `Call`."""
+    runner = _Runner(world.copy(), rules, crashable, max_calls, record_worlds, observer)
     try:
         runner.block(program.body, ())
     except _EpisodeOver as over:
@@ -166,4 +192,4 @@ def mean_return(returns: list[float]) -> float:
     return total / len(returns)
 
 
-__all__ = ["Episode", "Termination", "evaluate", "mean_return", "run_episode", "run_task_episode"]
+__all__ = ["Call", "Episode", "Termination", "evaluate", "mean_return", "run_episode", "run_task_episode"]

@@ -26,6 +26,29 @@ def to_python(program: Program, indent: str = "    ") -> str:
     return "\n".join(["def run():", *_block(program.body, indent, 1)])
 
 
+def to_python_lines(program: Program, indent: str = "    ") -> list[tuple[str, tuple[int, ...]]]:
+    """The lines of `to_python`, each with the position of its statement as the reference interpreter
+    numbers them (statement i of a block at position p is (*p, i); a body is block 0 of its statement,
+    an else block is block 1), so that a `karel.interpreter.Call` can be shown on its line. The
+    `def run():` and `else:` lines carry the position of their statement."""
+    return [("def run():", ()), *_lines(program.body, indent, 1, ())]
+
+
+def _lines(block: tuple[Stmt, ...], indent: str, level: int, parent: tuple[int, ...]) -> list[tuple[str, tuple[int, ...]]]:
+    out = []
+    for i, stmt in enumerate(block):
+        position = (*parent, i)
+        text = _stmt(stmt, indent, level)[0]
+        out.append((text, position))
+        if isinstance(stmt, (While, Repeat, If)):
+            out += _lines(stmt.body, indent, level + 1, (*position, 0))
+        elif isinstance(stmt, IfElse):
+            out += _lines(stmt.then, indent, level + 1, (*position, 0))
+            out.append((f"{indent * level}else:", position))
+            out += _lines(stmt.orelse, indent, level + 1, (*position, 1))
+    return out
+
+
 def _cond(cond: Cond) -> str:
     return f"{cond.perception.name}()" if isinstance(cond, Feature) else f"not {_cond(cond.cond)}"
 
@@ -52,4 +75,4 @@ def _stmt(stmt: Stmt, indent: str, level: int) -> list[str]:
     return lines
 
 
-__all__ = ["to_python"]
+__all__ = ["to_python", "to_python_lines"]

@@ -80,7 +80,20 @@ class TaskArrays:
 
 
 def pack_task(task: Task, instances: Sequence[Instance]) -> TaskArrays:
-    """The facts of `instances` that `task`'s compiled rules read."""
+    """The facts of `instances` that `task`'s compiled rules read (cached: instances are determined by the
+    task's settings and their seeds)."""
+    key = (type(task), task.sparse, task.height, task.width, SNAKE_CANDIDATES, tuple(i.seed for i in instances))
+    if key not in _PACKED:
+        if len(_PACKED) >= 64:
+            _PACKED.clear()
+        _PACKED[key] = _pack(task, instances)
+    return _PACKED[key]
+
+
+_PACKED: dict[tuple, TaskArrays] = {}
+
+
+def _pack(task: Task, instances: Sequence[Instance]) -> TaskArrays:
     from karel.tasks.path_follow import cell_id
     from karel.tasks.snake import food_candidates
 
@@ -119,7 +132,7 @@ def pack_task(task: Task, instances: Sequence[Instance]) -> TaskArrays:
             cell_lists[i] = list(layout.forbidden)
         elif family == "Snake":
             params[i, :4] = (*layout.start, *layout.food)
-            cell_lists[i] = [tuple(cell) for cell in food_candidates(inst.seed, h, w, SNAKE_CANDIDATES)]
+            cell_lists[i] = food_candidates(inst.seed, h, w, SNAKE_CANDIDATES).tolist()
         else:
             raise ValueError(f"no compiled rules for task family {family!r}")
     width = max(1, max(len(cells) for cells in cell_lists))

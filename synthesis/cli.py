@@ -1,8 +1,9 @@
-"""`synthesis` console script: `search`, `sweep` and `report` (SPEC section 4).
+"""`synthesis` console script: `search`, `sweep`, `revise` and `report` (SPEC section 4).
 
     synthesis search --task DoorKey --method shc --budget 100000 --seed 0 --out runs/ [--json]
     synthesis search --config configs/search/hc.yaml --task Harvester --seed 3
     synthesis sweep --tasks DoorKey,Harvester --methods hc,shc --seeds 0-4 --out runs/ [--jobs 2]
+    synthesis revise --task DoorKey --method execution-trace --rounds 5 --out runs/
     synthesis report runs/
 
 Settings come from the defaults, then `--config FILE` (YAML with the same keys, e.g. configs/search/),
@@ -91,6 +92,23 @@ def build_parser() -> ArgumentParser:
     sweep.add_argument("--out", type=str, default="runs", help="folder of run folders (default runs/)")
     sweep.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="runs in parallel (processes)")
     commands.add_subcommand("sweep", sweep, help="run many searches")
+
+    revise = ArgumentParser(description="LLM revision experiments: rounds of programs asked with feedback.")
+    revise.add_argument("--config", action=ActionConfigFile, help="YAML file of settings")
+    revise.add_argument("--task", type=str, required=True, help=HELP["task"])
+    revise.add_argument("--method", type=str, required=True,
+                        help="regeneration | regeneration-with-reward | execution-trace | program-execution-trace")  # fmt: skip
+    revise.add_argument("--seed", type=int, default=0, help="seed of the candidate choice (the model is not seeded)")
+    revise.add_argument("--rounds", type=int, default=5, help="revision rounds after the first")
+    revise.add_argument("--programs", type=int, default=32, help="programs per round")
+    revise.add_argument("--instances", type=int, default=32, help=HELP["instances"])
+    for name in ("model", "temperature", "top_p", "completions_per_request", "max_tokens", "request_timeout",
+                 "max_retries", "llm_rounds", "llm_cache"):  # fmt: skip
+        default = getattr(SearchConfig, name)
+        revise.add_argument(f"--{name.replace('_', '-')}", type=type(default), default=default, help=HELP[name])
+    revise.add_argument("--out", type=str, default="runs", help="folder of run folders (default runs/)")
+    revise.add_argument("--json", action=ActionYesNo, default=False, help="print the result as one JSON object")
+    commands.add_subcommand("revise", revise, help="LLM revision experiments")
 
     report = ArgumentParser(description="Markdown table and plots of the finished runs under a folder.")
     report.add_argument("runs_dir", type=str, help="folder holding run folders")
@@ -205,6 +223,32 @@ def _finished(config: SearchConfig, out: str) -> bool:
     return (run_dir(out, config) / "result.json").exists()
 
 
+def cmd_revise(args) -> int:
+    from synthesis.llm.client import LlmSettings
+    from synthesis.revise import METHODS as REVISION_METHODS
+    from synthesis.revise import revise
+
+    if args.task not in TASKS:
+        raise UsageError(f"unknown task {args.task!r}; known tasks: {', '.join(TASKS)}")
+    if args.method not in REVISION_METHODS:
+        raise UsageError(f"unknown revision method {args.method!r}; known: {', '.join(REVISION_METHODS)}")
+    if args.rounds < 0 or args.programs < 1 or args.instances < 1:
+        raise UsageError("rounds must be >= 0, programs and instances positive")
+    settings = LlmSettings(args.model, args.temperature, args.top_p, args.completions_per_request,
+                           args.max_tokens or None, args.request_timeout, args.max_retries)  # fmt: skip
+    result = revise(args.task, args.method, args.out, seed=args.seed, rounds=args.rounds, programs=args.programs,
+                    instances=args.instances, settings=settings, llm_cache=args.llm_cache or None,
+                    llm_rounds=args.llm_rounds)  # fmt: skip
+    if args.json:
+        print(json.dumps(result))
+    else:
+        returns = " ".join(f"{r:.4g}" for r in result["best_return_per_round"])
+        print(f"{result['task']} {result['method']} seed {result['seed']}: best return per round {returns}")
+        print(f"best program: {result['best_program']}")
+        print(f"run folder: {result['run_dir']}")
+    return 0
+
+
 def cmd_report(args) -> int:
     from synthesis.report import write_report
 
@@ -224,7 +268,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     command = args.command
     try:
-        return {"search": cmd_search, "sweep": cmd_sweep, "report": cmd_report}[command](args[command])
+        commands = {"search": cmd_search, "sweep": cmd_sweep, "revise": cmd_revise, "report": cmd_report}
+        return commands[command](args[command])
     except (UsageError, RunFolderError) as error:
         print(f"synthesis {command}: error: {error}", file=sys.stderr)
         return 2

@@ -32,11 +32,11 @@ OVERSAMPLING = 1.5  # completions asked per missing program
 
 
 def llm_programs(task: Task, client: ChatClient, seed: int, count: int = 32, rounds: int = 5,
-                 log_path: Path | None = None) -> list[Program]:  # fmt: skip
-    """`count` programs written by the model for `task`; the choice between a completion's Python and DSL
-    readings uses an RNG seeded with `seed`."""
+                 log_path: Path | None = None, user: str | None = None) -> list[Program]:  # fmt: skip
+    """`count` programs written by the model for `task` (asked with `user`, by default the task's prompt);
+    the choice between a completion's Python and DSL readings uses an RNG seeded with `seed`."""
     rng = np.random.default_rng([seed, 1])
-    system, user = system_prompt(), user_prompt(task)
+    system, user = system_prompt(), user or user_prompt(task)
     programs: list[Program] = []
     for round_number in range(1, rounds + 1):
         if len(programs) >= count:

@@ -17,6 +17,7 @@ interruption. A folder holding a different config is refused.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import tempfile
@@ -131,6 +132,17 @@ class Run:
     def execute(self) -> dict:
         self._check_config()
         if self.finished:
+            return self.result()
+        self.dir.mkdir(parents=True, exist_ok=True)
+        with open(self.dir / ".lock", "w") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise RunFolderError(f"{self.dir} is in use by another process") from None
+            return self._execute()
+
+    def _execute(self) -> dict:
+        if self.finished:  # finished by another process while this one waited
             return self.result()
         resumed = self._open()
         if self.config.method == "llm-gs" and not resumed:

@@ -174,17 +174,25 @@ def system_prompt() -> str:
     return f"{ENVIRONMENT}\n\n{ACTIONS}\n\n{PERCEPTIONS}\n\n{PYTHON_LIMITS}\n\n{PYTHON_TO_DSL}"
 
 
-def user_prompt(task: Task) -> str:
-    """The task's description and the two-step request (Python first, then its DSL conversion)."""
+REQUEST = (
+    "1. Write one short, simple Python program for the task, without comments, in a ```python block.\n"
+    "2. Convert it into a Karel DSL program with the table above, in a second code block."
+)
+
+
+def task_description(task: Task) -> str:
+    """Task name, map, start, goal and return, one labelled line each."""
     d = DESCRIPTIONS[task.family]
     returns = d.sparse_return if task.sparse and d.sparse_return else d.dense_return
     return (
-        "Write a Karel program for this task.\n\n"
         f"Task: {task.name.upper()}\n"
         f"Map: {d.map}\n"
         f"Start: {d.start}\n"
         f"Goal: {d.goal}\n"
-        f"Return: {returns} The best possible return is 1.\n\n"
-        "1. Write one short, simple Python program for the task, without comments, in a ```python block.\n"
-        "2. Convert it into a Karel DSL program with the table above, in a second code block."
+        f"Return: {returns} The best possible return is 1."
     )
+
+
+def user_prompt(task: Task) -> str:
+    """The task's description and the two-step request (Python first, then its DSL conversion)."""
+    return f"Write a Karel program for this task.\n\n{task_description(task)}\n\n{REQUEST}"

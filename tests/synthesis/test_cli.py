@@ -68,3 +68,34 @@ def test_sweep_runs_in_parallel_skips_finished_runs_and_reports(tmp_path):
 def test_report_of_an_empty_folder_is_a_usage_error(tmp_path, capsys):
     assert main(["report", str(tmp_path)]) == 2
     assert "no finished runs" in capsys.readouterr().err
+
+
+def test_interrupted_sweep_resumes_to_the_same_results(tmp_path):
+    import signal
+    import time
+
+    args = ["--tasks", "DoorKey", "--methods", "hc", "--seeds", "0-1", "--budget", "20000", "--instances", "4",
+            "--jobs", "2"]  # fmt: skip
+    reference = subprocess.run([sys.executable, "-m", "synthesis", "sweep", *args, "--out", str(tmp_path / "a")],
+                               capture_output=True, text=True, timeout=600, check=False)  # fmt: skip
+    assert reference.returncode == 0, reference.stderr
+    sweep = subprocess.Popen([sys.executable, "-m", "synthesis", "sweep", *args, "--out", str(tmp_path / "b")],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)  # fmt: skip
+    checkpoints = list((tmp_path / "b").rglob("checkpoint.json"))
+    deadline = time.time() + 120
+    while len(checkpoints) < 2 and time.time() < deadline:  # both runs under way
+        time.sleep(0.2)
+        checkpoints = list((tmp_path / "b").rglob("checkpoint.json"))
+    import os
+
+    os.killpg(sweep.pid, signal.SIGINT)  # Ctrl-C reaches the sweep and its workers
+    sweep.communicate(timeout=120)
+    assert not list((tmp_path / "b").rglob("result.json")), "interrupted before any run finished"
+    resumed = subprocess.run([sys.executable, "-m", "synthesis", "sweep", *args, "--out", str(tmp_path / "b")],
+                             capture_output=True, text=True, timeout=600, check=False)  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr
+    for seed in (0, 1):
+        a, b = (json.loads((tmp_path / x / "DoorKey" / "hc" / f"seed_{seed}" / "result.json").read_text())
+                for x in ("a", "b"))  # fmt: skip
+        assert {k: a[k] for k in ("best_return", "best_program", "evaluations")} == \
+            {k: b[k] for k in ("best_return", "best_program", "evaluations")}  # fmt: skip

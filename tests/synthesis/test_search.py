@@ -129,3 +129,16 @@ def test_run_folder_contents(tmp_path):
     assert log[-1]["return"] == result["best_return"] and log[-1]["evaluations"] == result["evaluations"]
     assert set(log[0]) == {"evaluations", "unique_evaluations", "wall_seconds", "return", "program"}
     assert any(p.name.startswith("events.out.tfevents") for p in (run_dir / "tb").iterdir())
+
+
+def test_a_run_folder_in_use_by_another_process_is_refused(tmp_path):
+    import fcntl
+
+    config = SearchConfig(task="MazeSparse", method="hc", budget=50, instances=2)
+    run_dir = tmp_path / "MazeSparse" / "hc" / "seed_0"
+    run_dir.mkdir(parents=True)
+    with open(run_dir / ".lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        with pytest.raises(RunFolderError, match="in use"):
+            Run(config, tmp_path, progress=False).execute()
+    assert Run(config, tmp_path, progress=False).execute()["evaluations"] <= 50
