@@ -174,3 +174,60 @@ def _rerun_with_reference(out, n, programs, task, instances, initial, crashable,
         kept_worlds = Worlds.stack(episode.worlds[: record_actions + 1], out["state_markers"].device)
         for f in WORLD_FIELDS:
             out[f"state_{f}"][n, : len(kept_worlds)] = getattr(kept_worlds, f)
+
+
+@dataclass(frozen=True)
+class Traces:
+    """Outcome of N reward-free episodes, each with its own program and world (`execute_pairs`)."""
+
+    termination: torch.Tensor  # [N] int64 Termination
+    calls: torch.Tensor  # [N] int64
+    num_actions: torch.Tensor  # [N] int64
+    actions: torch.Tensor | None  # [N, T] int64, NOOP_ACTION after the end
+    states: Worlds | None  # worlds [N*(T+1)] flattened from [N, T+1]: the initial world, then after each action
+    branches: torch.Tensor | None  # [N, L] uint8 per instruction of the program: bit 0 a condition test was
+    # true there, bit 1 false (L: the longest instruction table; `karel.compiler`)
+
+
+def execute_pairs(
+    programs: Sequence[Program],
+    worlds: Worlds,
+    program_of: Sequence[int] | np.ndarray | torch.Tensor,
+    *,
+    crashable: bool = False,
+    max_calls: int = MAX_CALLS,
+    record_actions: int = 0,
+    record_states: bool = False,
+    record_branches: bool = False,
+) -> Traces:
+    """Run episode n = program `programs[program_of[n]]` on world `worlds[n]`, for N worlds, with no task
+    rules (dataset generation), on the CPU with the compiled engine. Same semantics as `execute`."""
+    from karel import vm
+
+    if record_states and record_actions < 1:
+        raise ValueError("record_states needs record_actions >= 1 (the number of steps to keep)")
+    program_of = np.asarray(program_of, dtype=np.int64)
+    if program_of.shape != (len(worlds),):
+        raise ValueError(f"program_of must give one program per world: {program_of.shape} for {len(worlds)} worlds")
+    if len(program_of) and (program_of.min() < 0 or program_of.max() >= len(programs)):
+        raise ValueError("program_of holds an index outside the programs")
+    worlds = worlds.to("cpu")
+    num, height, width = worlds.walls.shape
+    code = compile_programs(programs).code.numpy()
+    pose = torch.stack([worlds.row, worlds.col, worlds.direction], dim=1).numpy()
+    out = vm.run_episodes(code, program_of, np.arange(num), worlds.walls.numpy().astype(np.uint8),
+                          worlds.markers.numpy(), pose, vm.TaskArrays.none(num, height, width), crashable=crashable,
+                          max_calls=max_calls, record_actions=record_actions, record_states=record_states,
+                          record_branches=record_branches)  # fmt: skip
+    states = None
+    if record_states:
+        p = torch.from_numpy(out.state_pose)
+        states = Worlds(torch.from_numpy(out.state_walls).bool().flatten(0, 1),
+                        torch.from_numpy(out.state_markers).flatten(0, 1),
+                        p[..., 0].flatten(), p[..., 1].flatten(), p[..., 2].flatten())  # fmt: skip
+    return Traces(
+        termination=torch.from_numpy(out.termination), calls=torch.from_numpy(out.calls),
+        num_actions=torch.from_numpy(out.num_actions),
+        actions=torch.from_numpy(out.actions) if record_actions else None, states=states,
+        branches=torch.from_numpy(out.branches) if record_branches else None,
+    )  # fmt: skip

@@ -487,7 +487,7 @@ def run_block(
     first, last, code, world_of_episode, program_of_episode, init_walls, init_markers, init_pose,
     rule, sparse, params, cells, num_cells, mask, crashable, max_calls,
     returns, termination, calls_out, actions_out, fallback, actions, state_walls, state_markers, state_pose,
-    table, entry_node, entry_start, entry_slot, store,
+    branches, table, entry_node, entry_start, entry_slot, store,
 ):  # fmt: skip
     """Run episodes first..last-1 to their end, writing their outputs. The last five arguments are this
     thread's loop-detector storage (see `loop_storage`); `table` must hold -1 everywhere, and is left so."""
@@ -500,6 +500,7 @@ def run_block(
     key = np.empty(key_length_jit(h, w), np.uint8)
     record = actions.shape[1]
     record_states = state_markers.shape[1] > 0
+    record_branches = branches.shape[1] > 0
     for n in range(first, last):
         p, e = program_of_episode[n], world_of_episode[n]
         task_params, task_cells, task_num_cells, task_mask = params[e], cells[e], num_cells[e], mask[e]
@@ -575,6 +576,8 @@ def run_block(
             elif op == OP_TEST or op == OP_WHILE:
                 calls += 1
                 value = perceive(walls, markers, row, col, direction, arg) != (code[p, pc, 2] != 0)
+                if record_branches:
+                    branches[n, pc] |= 1 if value else 2
                 if calls > max_calls:
                     end = END_BUDGET
                 elif value:
@@ -611,7 +614,7 @@ def run_blocks(
     block, code, world_of_episode, program_of_episode, init_walls, init_markers, init_pose,
     rule, sparse, params, cells, num_cells, mask, crashable, max_calls,
     returns, termination, calls_out, actions_out, fallback, actions, state_walls, state_markers, state_pose,
-    table, entry_node, entry_start, entry_slot, store,
+    branches, table, entry_node, entry_start, entry_slot, store,
 ):  # fmt: skip
     """Run all episodes in blocks of `block`, one block at a time per thread; the loop-detector storage
     has one row per thread."""
@@ -622,7 +625,8 @@ def run_blocks(
         run_block(b * block, min(total, (b + 1) * block), code, world_of_episode, program_of_episode,
                   init_walls, init_markers, init_pose, rule, sparse, params, cells, num_cells, mask, crashable,
                   max_calls, returns, termination, calls_out, actions_out, fallback, actions, state_walls,
-                  state_markers, state_pose, table[t], entry_node[t], entry_start[t], entry_slot[t], store[t])
+                  state_markers, state_pose, branches, table[t], entry_node[t], entry_start[t], entry_slot[t],
+                  store[t])  # fmt: skip
 
 
 def key_length(height: int, width: int) -> int:
@@ -662,6 +666,7 @@ class Outputs:
     state_walls: np.ndarray  # [N, T+1, H, W] uint8 (T+1 = 0 without state recording)
     state_markers: np.ndarray  # [N, T+1, H, W] uint8
     state_pose: np.ndarray  # [N, T+1, 3] int64 row, col, direction
+    branches: np.ndarray  # [N, L] uint8 per instruction: bit 0 a test was true, bit 1 false ([N, 0] if off)
 
 
 def run_episodes(
@@ -677,6 +682,7 @@ def run_episodes(
     max_calls: int,
     record_actions: int = 0,
     record_states: bool = False,
+    record_branches: bool = False,
     block: int = 32,
 ) -> Outputs:
     """Run N episodes: episode n plays program `program_of_episode[n]` (a row of `code` [P, L, 6]) on world
@@ -689,6 +695,7 @@ def run_episodes(
         actions=np.full((n, record_actions), 5, np.int64),
         state_walls=np.zeros((n, steps, h, w), np.uint8), state_markers=np.zeros((n, steps, h, w), np.uint8),
         state_pose=np.zeros((n, steps, 3), np.int64),
+        branches=np.zeros((n, code.shape[1] if record_branches else 0), np.uint8),
     )  # fmt: skip
     if n == 0:
         return out
@@ -698,6 +705,6 @@ def run_episodes(
         np.ascontiguousarray(markers, np.uint8), np.ascontiguousarray(pose, np.int64),
         task.rule, task.sparse, task.params, task.cells, task.num_cells, task.mask, crashable, max_calls,
         out.returns, out.termination, out.calls, out.num_actions, out.fallback, out.actions, out.state_walls,
-        out.state_markers, out.state_pose, *loop_storage(numba.get_num_threads(), max_calls, h, w),
+        out.state_markers, out.state_pose, out.branches, *loop_storage(numba.get_num_threads(), max_calls, h, w),
     )  # fmt: skip
     return out

@@ -17,10 +17,10 @@ PYTHON_CASES = {
     "if": ("def run():\n    if markersPresent():\n        pickMarker()", "DEF run m( IF c( markersPresent c) i( pickMarker i) m)"),
     "if else": ("def run():\n    if markersPresent():\n        pickMarker()\n    else:\n        move()",
                 "DEF run m( IFELSE c( markersPresent c) i( pickMarker i) ELSE e( move e) m)"),
-    "elif chain": ("def run():\n    if frontIsClear():\n        move()\n    elif leftIsClear():\n        turnLeft()\n"
-                   "    else:\n        turnRight()",
-                   "DEF run m( IFELSE c( frontIsClear c) i( move i) ELSE e( IFELSE c( leftIsClear c) i( turnLeft i) "
-                   "ELSE e( turnRight e) e) m)"),
+    "elif chain": (("def run():\n    if frontIsClear():\n        move()\n    elif leftIsClear():\n        turnLeft()\n"
+                    "    else:\n        turnRight()"),
+                   ("DEF run m( IFELSE c( frontIsClear c) i( move i) ELSE e( IFELSE c( leftIsClear c) i( turnLeft i) "
+                    "ELSE e( turnRight e) e) m)")),
     "elif without else": ("def run():\n    if frontIsClear():\n        move()\n    elif leftIsClear():\n        turnLeft()",
                           "DEF run m( IFELSE c( frontIsClear c) i( move i) ELSE e( IF c( leftIsClear c) i( turnLeft i) e) m)"),
     "blank lines inside a block": ("def run():\n    while frontIsClear():\n        move()\n\n        putMarker()\n",

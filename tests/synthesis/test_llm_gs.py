@@ -15,8 +15,8 @@ from tests.synthesis.chat_server import ChatServer
 SEEDS = Path(__file__).parents[2] / "configs" / "search" / "init_programs" / "DoorKey.txt"
 PROGRAMS = [line for line in SEEDS.read_text().splitlines() if line.startswith("DEF")]
 ANSWERS = [
-    f"Plan: search the left room.\n```python\ndef run():\n    while noMarkersPresent():\n        move()\n"
-    f"        if not frontIsClear():\n            turnLeft()\n    pickMarker()\n```\nDSL:\n```\n{PROGRAMS[0]}\n```",
+    (f"Plan: search the left room.\n```python\ndef run():\n    while noMarkersPresent():\n        move()\n"
+     f"        if not frontIsClear():\n            turnLeft()\n    pickMarker()\n```\nDSL:\n```\n{PROGRAMS[0]}\n```"),
     f"```\n{PROGRAMS[1]}\n```",
     "I cannot write this program.",  # rejected: no code at all
     "```python\ndef run():\n    while x > 0:\n        move()\n```",  # rejected: not a perception

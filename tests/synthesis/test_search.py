@@ -107,7 +107,7 @@ def test_interrupted_run_resumes_to_the_uninterrupted_result(tmp_path, monkeypat
     resumed = Run(config, tmp_path / "b", progress=False).execute()
     for key in ("best_return", "best_program", "evaluations"):
         assert resumed[key] == full[key]
-    strip = lambda log: [(r["evaluations"], r["return"], r["program"]) for r in log]  # noqa: E731
+    strip = lambda log: [(r["evaluations"], r["return"], r["program"]) for r in log]
     assert strip(read_log(run_dir)) == strip(read_log(tmp_path / "a" / "DoorKey" / "shc" / "seed_2"))
     assert (run_dir / "best.txt").read_text().strip() == full["best_program"]
     assert Run(config, tmp_path / "b", progress=False).execute() == resumed  # finished runs are not re-run
