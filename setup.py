@@ -22,6 +22,9 @@ setup(
         "tensorboard>=2.14",
         "tqdm>=4.66",
         "matplotlib>=3.7",
+        "h5py>=3.9",
+        "pytorch-lightning>=2.2",
+        "openai>=1.30",
     ],
     extras_require={
         "test": ["pytest>=8"],

@@ -143,6 +143,28 @@ def cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_dataset(args: argparse.Namespace) -> int:
+    import time
+
+    from leaps.datamodule import DatasetError
+    from leaps.dataset import DatasetConfig, statistics, write_dataset
+
+    if (args.out is None) == (args.stats is None):
+        raise UsageError("give either --out DIR (generate) or --stats DIR (describe)")
+    if args.stats is not None:
+        try:
+            print(json.dumps(statistics(args.stats), indent=1))
+        except DatasetError as error:
+            raise UsageError(str(error)) from None
+        return 0
+    start = time.perf_counter()
+    config = DatasetConfig(programs=args.programs, seed=args.seed, cover_branches=args.cover_branches)
+    out = write_dataset(args.out, config, progress=not args.no_progress)
+    print(f"{out}: {args.programs} programs with {config.demos} demonstrations each, "
+          f"{time.perf_counter() - start:.1f} s (data.hdf5, id.txt)")  # fmt: skip
+    return 0
+
+
 def _nonnegative(text: str) -> int:
     value = int(text)
     if value < 0:
@@ -179,6 +201,17 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--program", required=True, help="program text")
     render.add_argument("--instance", type=_nonnegative, default=0, help="task instance (default 0)")
     render.add_argument("--out", required=True, help="output file: .gif (animation) or .png (first frame)")
+
+    dataset = commands.add_parser("dataset", help="generate a LEAPS program dataset, or describe one (--stats)",
+                                  description="Random programs with 10 demonstrations each on random 8x8 worlds, "
+                                  "written as data.hdf5 and id.txt in the LEAPS layout.")  # fmt: skip
+    dataset.add_argument("--out", help="folder to write data.hdf5 and id.txt to (e.g. data/karel_dataset)")
+    dataset.add_argument("--stats", metavar="DIR", help="print statistics of the dataset in DIR as JSON")
+    dataset.add_argument("--programs", type=_positive, default=50_000, help="programs to generate (default 50000)")
+    dataset.add_argument("--seed", type=int, default=123, help="seed of programs and worlds (default 123)")
+    dataset.add_argument("--cover-branches", action="store_true",
+                         help="choose demonstrations by LEAPS' branch-coverage rule")  # fmt: skip
+    dataset.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
 
 
@@ -186,6 +219,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "tasks": cmd_tasks,
     "eval": cmd_eval,
     "render": cmd_render,
+    "dataset": cmd_dataset,
 }
 
 

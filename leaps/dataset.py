@@ -12,7 +12,7 @@ Generation, deterministic for a seed:
    the program ended by itself: no crash (a move into a wall, a pick on an empty cell, a put on a full cell),
    no timeout (the budget, or the loop detector, which only stops programs that would loop forever).
 3. The first 10 usable traces with 4..20 states (3..19 actions) are kept, in trial order; a program with
-   fewer is dropped. With `cover_branches`, the LEAPS branch-coverage rule decides instead: coverage
+   fewer, or one that never acts, is dropped. With `cover_branches`, the LEAPS branch-coverage rule decides instead: coverage
    (observed (condition, outcome) pairs over twice the number of conditions) accumulates over all trials;
    a trace is kept if it is short enough and [long enough, or it raised the coverage, or the coverage is
    complete and a coin says so] and [the program has no condition, or it raised the coverage, or the
@@ -136,7 +136,7 @@ def generate(config: DatasetConfig, progress: bool = True):
             else:
                 ok = usable[i] & (states[i] >= config.min_states) & (states[i] <= config.max_states)
                 kept = np.flatnonzero(ok)[: config.demos].tolist()
-            if len(kept) == config.demos:
+            if len(kept) == config.demos and states[i, kept].max() >= 2:  # the program acts in some demo
                 chosen.append((i, kept))
         chosen = chosen[: config.programs - done]
         accepted.update(to_text(batch[i]) for i, _ in chosen)  # a dropped program may be drawn again later
