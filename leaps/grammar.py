@@ -175,4 +175,4 @@ def accepts(grammar: Grammar, ids: list[int]) -> bool:
     return bool(g.state.item() in (grammar.names["end"], grammar.names["pad"]))
 
 
-__all__ = ["Grammar", "GrammarState", "accepts", "TOKENS"]
+__all__ = ["TOKENS", "Grammar", "GrammarState", "accepts"]

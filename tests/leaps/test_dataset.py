@@ -136,17 +136,15 @@ def test_datamodule_reads_lazily_in_worker_processes(dataset):
 
 
 def test_foreign_or_corrupt_folders_get_clear_errors(dataset, tmp_path):
-    with pytest.raises(DatasetError, match="missing id.txt"):
-        with open_dataset(tmp_path):
-            pass
+    with pytest.raises(DatasetError, match="missing id.txt"), open_dataset(tmp_path):
+        pass
     broken = tmp_path / "broken"
     broken.mkdir()
     (broken / "id.txt").write_text("no_0_prog_len_5_max_s_h_len_4\n")
     with h5py.File(broken / "data.hdf5", "w") as f:
         f.create_group("data_info")
-    with pytest.raises(DatasetError, match="1 groups listed in id.txt are missing"):
-        with open_dataset(broken):
-            pass
+    with pytest.raises(DatasetError, match="1 groups listed in id.txt are missing"), open_dataset(broken):
+        pass
     with h5py.File(broken / "data.hdf5", "a") as f:
         g = f.create_group("no_0_prog_len_5_max_s_h_len_4")
         g.create_dataset("program", data=np.zeros(5, np.int8))
@@ -156,6 +154,5 @@ def test_foreign_or_corrupt_folders_get_clear_errors(dataset, tmp_path):
     with pytest.raises(DatasetError, match="'s_h' has dtype float32, expected bool"):
         ProgramDataModule(str(broken)).setup("fit")
     (broken / "data.hdf5").write_bytes(b"not hdf5")
-    with pytest.raises(DatasetError, match="not a readable HDF5 file"):
-        with open_dataset(broken):
-            pass
+    with pytest.raises(DatasetError, match="not a readable HDF5 file"), open_dataset(broken):
+        pass
