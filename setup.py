@@ -17,7 +17,7 @@ setup(
         "numba>=0.59",
         "gymnasium>=1.0",
         "pillow>=10",
-        "jsonargparse>=4.27",
+        "jsonargparse[signatures]>=4.27.7",
         "pyyaml>=6",
         "tensorboard>=2.14",
         "tqdm>=4.66",

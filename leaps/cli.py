@@ -1,9 +1,31 @@
-"""`leaps` console script. Its subcommands (`fit`, `validate`, `test` through LightningCLI) are not in this
-release yet; the command explains that instead of failing with an import error."""
+"""`leaps` console script: LightningCLI over the program VAE and the program dataset.
+
+    leaps fit --config configs/leaps/leaps.yaml --data.data_dir data/karel_dataset
+    leaps test --config configs/leaps/leaps.yaml --ckpt_path weights/leaps.ckpt --data.data_dir DIR
+    leaps validate --config configs/leaps/leapspl.yaml --ckpt_path runs/leaps/.../last.ckpt
+
+Several devices use Lightning's own flags (`--trainer.devices 4 --trainer.strategy ddp`).
+"""
+
+from __future__ import annotations
 
 import sys
 
+from pytorch_lightning.cli import LightningCLI
+
+from leaps.datamodule import DatasetError, ProgramDataModule
+from leaps.module import CheckpointMismatchError, LeapsModule
+
 
 def main(argv: list[str] | None = None) -> int:
-    print("leaps: the program-VAE commands (fit, validate, test) are not available in this release", file=sys.stderr)
-    return 2
+    try:
+        LightningCLI(LeapsModule, ProgramDataModule, args=argv, save_config_kwargs={"overwrite": True},
+                     auto_configure_optimizers=False)  # fmt: skip
+    except (DatasetError, CheckpointMismatchError) as error:
+        print(f"leaps: error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

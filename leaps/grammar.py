@@ -65,7 +65,8 @@ def _build_tables():
     add("pad", "<pad>", "pad")
     for kind, opener, frame, extra in (("while", "w(", "w", 0), ("if", "i(", "if", 0), ("ifelse", "i(", "ifelse", 4)):
         body = 3 + extra  # opener, a statement, the closer (+ ELSE e( a e) for IFELSE)
-        cost.update({f"{kind}_c": 4 + body, f"{kind}_p": 3 + body, f"{kind}_not": 5 + body, f"{kind}_np": 4 + body,
+        # tokens still needed: after the keyword "c( p c)", after c( "p c)", after not "c( p c) c)", ...
+        cost.update({f"{kind}_c": 3 + body, f"{kind}_p": 2 + body, f"{kind}_not": 4 + body, f"{kind}_np": 3 + body,
                      f"{kind}_nc": 2 + body, f"{kind}_close": 1 + body, f"{kind}_body": body})  # fmt: skip
         add(f"{kind}_c", "c(", f"{kind}_p")
         for perception in PERCEPTIONS:

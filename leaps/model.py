@@ -1,0 +1,184 @@
+"""The LEAPS program VAE (`reference/leaps.md` 4): encoder, latent, syntax-masked decoder, condition policy.
+
+Shapes: B programs, L = max_length (45) decoder steps, V = 51 tokens, Z = H = hidden (256), D = 10
+demonstrations, T recorded actions per demonstration, A = 6 actions (5 = no-op / stop).
+
+* Encoder: token embedding (V -> V), GRU (V -> H) over the real tokens; mu and log-sigma heads (H -> Z).
+* Decoder: GRU whose first hidden state is z and whose input at every step is [token embedding ; z];
+  logits from an MLP over [GRU output ; token embedding ; z]; the grammar automaton (`leaps.grammar`)
+  masks every step, so decoded programs always parse. Step i reads token i and predicts token i + 1.
+* Condition policy: pi(a_t | z, s_t, a_{t-1}), a convolutional state encoder for any grid size (two 3x3
+  convolutions, adaptive pooling to 4 x 4, a linear layer), an action embedding, a GRU started at z and an
+  MLP head. Next states come from stepping the worlds with the batched `karel.semantics.step` on the
+  model's device ("environment"), or every step sees the initial state ("initial_state").
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from karel.dsl import NOOP_ACTION, PAD_ID, VOCAB_SIZE
+from karel.semantics import step as step_worlds
+from karel.world import Worlds
+from leaps.grammar import Grammar
+
+NUM_ACTIONS = 6
+DEF_ID = 0
+NEG = -1e9  # masked logits
+
+
+def _init_gru(gru: nn.Module) -> None:
+    for name, param in gru.named_parameters():
+        if "weight" in name:
+            nn.init.orthogonal_(param)
+        else:
+            nn.init.zeros_(param)
+
+
+class ConditionPolicy(nn.Module):
+    def __init__(self, hidden: int, latent: int):
+        super().__init__()
+        self.state_encoder = nn.Sequential(
+            nn.Conv2d(16, 32, 3), nn.ReLU(), nn.Conv2d(32, 32, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(4),
+            nn.Flatten(), nn.Linear(512, hidden), nn.ReLU(),
+        )  # fmt: skip
+        self.action_embedding = nn.Embedding(NUM_ACTIONS, NUM_ACTIONS)
+        self.gru = nn.GRUCell(latent + hidden + NUM_ACTIONS, hidden)
+        self.head = nn.Sequential(nn.Linear(hidden, hidden), nn.Tanh(), nn.Linear(hidden, hidden), nn.Tanh(),
+                                  nn.Linear(hidden, NUM_ACTIONS))  # fmt: skip
+        _init_gru(self.gru)
+
+    def forward(self, z: torch.Tensor, s0: torch.Tensor, steps: int, teacher: torch.Tensor | None,
+                observations: str) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+        """Roll out `steps` actions for each demonstration.
+
+        z [B, Z]; s0 [B, D, 16, H, W] initial states; teacher [B, D, T] actions fed back instead of the
+        predictions (teacher forcing), or None. Returns logits [B, D, T, A] and greedy actions [B, D, T]."""
+        b, d = s0.shape[:2]
+        flat_z = z[:, None].expand(b, d, -1).reshape(b * d, -1)  # [B*D, Z]
+        states = s0.reshape(b * d, *s0.shape[2:])
+        worlds = Worlds.from_onehot(states) if observations == "environment" else None
+        hidden = flat_z
+        previous = torch.full((b * d,), NOOP_ACTION, dtype=torch.long, device=z.device)
+        encoded = self.state_encoder(states)
+        logits, actions = [], []
+        for t in range(steps):
+            x = torch.cat([flat_z, encoded, self.action_embedding(previous)], dim=1)
+            hidden = self.gru(x, hidden)
+            out = self.head(hidden)
+            greedy = out.argmax(dim=1)
+            logits.append(out)
+            actions.append(greedy)
+            taken = teacher.reshape(b * d, -1)[:, t] if teacher is not None else greedy
+            previous = taken
+            if worlds is not None and t + 1 < steps:
+                worlds, _ = step_worlds(worlds, torch.where(taken == NOOP_ACTION, -1, taken))
+                encoded = self.state_encoder(worlds.to_onehot().float())
+        return torch.stack(logits, 1).view(b, d, steps, -1), torch.stack(actions, 1).view(b, d, steps)
+
+
+class ProgramVAE(nn.Module):
+    def __init__(self, hidden: int = 256, max_length: int = 45):
+        super().__init__()
+        self.hidden, self.max_length = hidden, max_length
+        self.encoder_embedding = nn.Embedding(VOCAB_SIZE, VOCAB_SIZE)
+        self.encoder = nn.GRU(VOCAB_SIZE, hidden, batch_first=True)
+        self.mu = nn.Linear(hidden, hidden)
+        self.log_sigma = nn.Linear(hidden, hidden)
+        self.decoder_embedding = nn.Embedding(VOCAB_SIZE, VOCAB_SIZE)
+        self.decoder = nn.GRU(VOCAB_SIZE + hidden, hidden, batch_first=True)
+        self.head = nn.Sequential(nn.Linear(2 * hidden + VOCAB_SIZE, hidden), nn.Tanh(), nn.Linear(hidden, VOCAB_SIZE))
+        self.condition = ConditionPolicy(hidden, hidden)
+        self.grammar = Grammar(max_length)
+        _init_gru(self.encoder)
+        _init_gru(self.decoder)
+
+    def encode(self, program: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """program [B, L+1] token ids (padded), mask [B, L+1] -> mu, log_sigma [B, Z]."""
+        lengths = mask.sum(dim=1).clamp(min=1).cpu()
+        packed = nn.utils.rnn.pack_padded_sequence(self.encoder_embedding(program), lengths, batch_first=True,
+                                                   enforce_sorted=False)  # fmt: skip
+        _, h = self.encoder(packed)
+        return self.mu(h[0]), self.log_sigma(h[0])
+
+    @staticmethod
+    def sample(mu: torch.Tensor, log_sigma: torch.Tensor) -> torch.Tensor:
+        return mu + log_sigma.exp() * torch.randn_like(mu)
+
+    def _grammar(self, device: torch.device) -> Grammar:
+        if self.grammar.allowed.device != device:
+            self.grammar = self.grammar.to(device)
+        return self.grammar
+
+    def masks_for(self, inputs: torch.Tensor) -> torch.Tensor:
+        """[B, L, V] grammar masks for the steps that read `inputs` [B, L] (inputs[:, 0] is DEF)."""
+        grammar = self._grammar(inputs.device)
+        g = grammar.initial(len(inputs))
+        masks = []
+        for t in range(inputs.shape[1]):
+            g = grammar.step(g, inputs[:, t])
+            masks.append(grammar.mask(g))
+        return torch.stack(masks, 1)
+
+    def decode_teacher(self, z: torch.Tensor, program: torch.Tensor) -> torch.Tensor:
+        """Teacher-forced logits [B, L, V] for targets program[:, 1:L+1] (inputs program[:, :L])."""
+        inputs = program[:, : self.max_length]
+        embedded = self.decoder_embedding(inputs)
+        zs = z[:, None].expand(-1, inputs.shape[1], -1)
+        out, _ = self.decoder(torch.cat([embedded, zs], dim=2), z[None].contiguous())
+        logits = self.head(torch.cat([out, embedded, zs], dim=2))
+        return logits.masked_fill(~self.masks_for(inputs), NEG)
+
+    def decode(self, z: torch.Tensor, sample: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Free-running decoding from z [B, Z]: tokens [B, L+1] (DEF first, PAD after the end), the
+        log-probability [B] and mean entropy [B] of the chosen tokens (over the real ones)."""
+        grammar = self._grammar(z.device)
+        b = len(z)
+        token = torch.full((b,), DEF_ID, dtype=torch.long, device=z.device)
+        g = grammar.step(grammar.initial(b), token)
+        hidden = z[None].contiguous()
+        tokens, log_probs, entropies, live = [token], [], [], []
+        alive = torch.ones(b, dtype=torch.bool, device=z.device)
+        for _ in range(self.max_length):
+            embedded = self.decoder_embedding(token)
+            x = torch.cat([embedded, z], dim=1)[:, None]
+            out, hidden = self.decoder(x, hidden)
+            logits = self.head(torch.cat([out[:, 0], embedded, z], dim=1)).masked_fill(~grammar.mask(g), NEG)
+            dist = torch.distributions.Categorical(logits=logits)
+            token = dist.sample() if sample else logits.argmax(dim=1)
+            log_probs.append(dist.log_prob(token))
+            entropies.append(dist.entropy())
+            live.append(alive)
+            alive = alive & (token != PAD_ID)
+            tokens.append(token)
+            g = grammar.step(g, token)
+        live_mask = torch.stack(live, 1).float()  # steps up to and including the first PAD
+        log_prob = (torch.stack(log_probs, 1) * live_mask).sum(1)
+        entropy = (torch.stack(entropies, 1) * live_mask).sum(1) / live_mask.sum(1)
+        return torch.stack(tokens, 1), log_prob, entropy
+
+    def log_prob_of(self, z: torch.Tensor, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Log-probability [B] and mean entropy [B] of decoding `tokens` [B, L+1] from z (teacher forced)."""
+        logits = self.decode_teacher(z, tokens)
+        dist = torch.distributions.Categorical(logits=logits)
+        targets = tokens[:, 1 : self.max_length + 1]
+        live = torch.cat([torch.ones_like(targets[:, :1], dtype=torch.bool), targets[:, :-1] != PAD_ID], 1).float()
+        return (dist.log_prob(targets) * live).sum(1), (dist.entropy() * live).sum(1) / live.sum(1)
+
+
+def kl_divergence(mu: torch.Tensor, log_sigma: torch.Tensor) -> torch.Tensor:
+    """0.5 * mean over batch and dimensions of (mu^2 + sigma^2 - log sigma^2 - 1), as the reference."""
+    return 0.5 * (mu.pow(2) + (2 * log_sigma).exp() - 2 * log_sigma - 1).mean()
+
+
+def active_until_stop(tokens: torch.Tensor, stop: int) -> torch.Tensor:
+    """[..., T] bool: True up to and including the first `stop` token."""
+    stopped = (tokens == stop).long().cumsum(-1)
+    return (stopped == 0) | ((stopped == 1) & (tokens == stop))
+
+
+def masked_cross_entropy(logits: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    loss = F.cross_entropy(logits.flatten(0, -2), targets.flatten(), reduction="none").view(targets.shape)
+    return (loss * mask).sum() / mask.sum().clamp(min=1)

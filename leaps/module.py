@@ -1,0 +1,215 @@
+"""The LEAPS stage-1 LightningModule: losses, metrics and the four variants of the paper.
+
+Losses (`reference/leaps.md` 4.5-4.6): program reconstruction L^P (cross-entropy on the positions where the
+target or the teacher-forced prediction is still running), KL (mean over dimensions, coefficient 0.1),
+latent behaviour reconstruction L^L (the condition policy's cross-entropy on the positions where the target
+or the predicted trace is running, targets 5 after the end), and program behaviour reconstruction L^R
+(REINFORCE: programs sampled from z are executed against the ground truth on fresh random worlds with the
+batched executor; reward = the common prefix of the two state sequences over the longer one, 0.01 for a
+program of 4 tokens or fewer, else +0.1; baseline = the batch mean; the z that produced the sample is the
+one in the update, not a new sample as in the reference). L^R is switched on once the validation greedy
+program accuracy reaches `behaviour_threshold` (0.8 in the reference).
+
+Variants (`configs/leaps/*.yaml`): leaps (L^P, L^L with environment steps, L^R), leapsp (L^P only,
+condition policy on initial states with coefficient 0), leapspr (L^P and L^R; no condition policy),
+leapspl (L^P and L^L, no L^R).
+
+Metrics (TensorBoard, the reference names): {train,val,test}/{total_loss, rec_loss, lat_loss,
+condition_loss, behaviour_reward, decoder_token_accuracy, decoder_program_accuracy,
+decoder_greedy_token_accuracy, decoder_greedy_program_accuracy, condition_action_accuracy,
+condition_demo_accuracy, condition_greedy_action_accuracy, condition_greedy_demo_accuracy}; greedy metrics
+in validation and test only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytorch_lightning as pl
+import torch
+
+from karel.dsl import NOOP_ACTION, PAD_ID
+from karel.executor import execute_pairs
+from leaps.model import (
+    ProgramVAE,
+    active_until_stop,
+    kl_divergence,
+    masked_cross_entropy,
+)
+
+VARIANTS = ("leaps", "leapsp", "leapspr", "leapspl")
+
+
+class CheckpointMismatchError(RuntimeError):
+    """A checkpoint's parameters do not fit the model (names or shapes differ)."""
+
+
+class LeapsModule(pl.LightningModule):
+    def __init__(self, hidden: int = 256, max_length: int = 45, lr: float = 1e-3, latent_loss_coef: float = 0.1,
+                 condition_loss_coef: float = 1.0, condition: bool = True, observations: str = "environment",
+                 behaviour: bool = True, behaviour_threshold: float = 0.8, behaviour_worlds: int = 10,
+                 behaviour_wall_prob: float = 0.25, entropy_coef: float = 0.1, lr_step_epochs: int = 10,
+                 lr_gamma: float = 0.95, seed: int = 123):  # fmt: skip
+        super().__init__()
+        if observations not in ("environment", "initial_state"):
+            raise ValueError(f"observations must be 'environment' or 'initial_state', got {observations!r}")
+        self.save_hyperparameters()
+        self.model = ProgramVAE(hidden, max_length)
+        self.behaviour_active = False
+        self.rng = np.random.default_rng(seed)
+
+    # -------------------------------------------------------------------------------- losses and metrics
+
+    def _forward(self, batch: dict, greedy: bool) -> tuple[torch.Tensor, dict]:
+        hp = self.hparams
+        program, mask = batch["program"], batch["program_mask"]
+        mu, log_sigma = self.model.encode(program, mask)
+        z = self.model.sample(mu, log_sigma)
+        logits = self.model.decode_teacher(z, program)  # [B, L, V]
+        targets = program[:, 1 : hp.max_length + 1]
+        predicted = logits.argmax(-1)
+        target_live = active_until_stop(targets, PAD_ID)
+        live = target_live | active_until_stop(predicted, PAD_ID)
+        rec_loss = masked_cross_entropy(logits, targets, live)
+        lat_loss = kl_divergence(mu, log_sigma)
+        total = rec_loss + hp.latent_loss_coef * lat_loss
+        same = (predicted == targets) | ~target_live
+        logs = {
+            "rec_loss": rec_loss, "lat_loss": lat_loss,
+            "decoder_token_accuracy": ((predicted == targets) & target_live).sum() / target_live.sum(),
+            "decoder_program_accuracy": same.all(1).float().mean(),
+        }  # fmt: skip
+        if hp.condition:
+            a_h = batch["a_h"]  # [B, D, T]
+            cond_logits, cond_pred = self.model.condition(z, batch["s_h"], a_h.shape[-1], a_h, hp.observations)
+            a_live = active_until_stop(a_h, NOOP_ACTION)
+            cond_loss = masked_cross_entropy(cond_logits, a_h, a_live | active_until_stop(cond_pred, NOOP_ACTION))
+            total = total + hp.condition_loss_coef * cond_loss
+            logs |= {"condition_loss": cond_loss,
+                     "condition_action_accuracy": ((cond_pred == a_h) & a_live).sum() / a_live.sum(),
+                     "condition_demo_accuracy": ((cond_pred == a_h) | ~a_live).all(-1).float().mean()}  # fmt: skip
+        if greedy:
+            logs |= self._greedy_metrics(z, batch)
+        return total, logs
+
+    @torch.no_grad()
+    def _greedy_metrics(self, z: torch.Tensor, batch: dict) -> dict:
+        hp = self.hparams
+        tokens, _, _ = self.model.decode(z)
+        targets = batch["program"][:, 1 : hp.max_length + 1]
+        predicted = tokens[:, 1:]
+        target_live = active_until_stop(targets, PAD_ID)
+        logs = {
+            "decoder_greedy_token_accuracy": ((predicted == targets) & target_live).sum() / target_live.sum(),
+            "decoder_greedy_program_accuracy": ((predicted == targets) | ~target_live).all(1).float().mean(),
+        }
+        if hp.condition:
+            a_h = batch["a_h"]
+            _, actions = self.model.condition(z, batch["s_h"], a_h.shape[-1], None, hp.observations)
+            a_live = active_until_stop(a_h, NOOP_ACTION)
+            logs["condition_greedy_action_accuracy"] = ((actions == a_h) & a_live).sum() / a_live.sum()
+            logs["condition_greedy_demo_accuracy"] = ((actions == a_h) | ~a_live).all(-1).float().mean()
+        return logs
+
+    def behaviour_loss(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
+        """L^R on this batch's programs: returns (loss, mean reward)."""
+        from karel.parser import parse_ids
+        from leaps.dataset import MAX_CALLS, DatasetConfig, random_worlds
+
+        hp = self.hparams
+        program, mask = batch["program"], batch["program_mask"]
+        mu, log_sigma = self.model.encode(program, mask)
+        z = self.model.sample(mu, log_sigma)
+        with torch.no_grad():
+            tokens, _, _ = self.model.decode(z.detach(), sample=True)
+        log_prob, entropy = self.model.log_prob_of(z, tokens)  # the z that produced the sample
+        b, k = len(tokens), hp.behaviour_worlds
+        ground = [parse_ids([t for t in row if t != PAD_ID]) for row in program.tolist()]
+        sampled = [parse_ids([t for t in row if t != PAD_ID]) for row in tokens.tolist()]
+        worlds = random_worlds(self.rng, b * k, DatasetConfig(wall_prob=hp.behaviour_wall_prob))
+        owner = np.repeat(np.arange(b), k)
+        steps = 100
+        traces = [execute_pairs(programs, worlds, owner, max_calls=MAX_CALLS, record_actions=steps, record_states=True)
+                  for programs in (ground, sampled)]  # fmt: skip
+        reward = torch.as_tensor(prefix_reward(*traces, steps), dtype=torch.float32).view(b, k).mean(1)
+        short = torch.tensor([len(p.tokens()) <= 4 for p in sampled])
+        reward = torch.where(short, 0.01, reward + 0.1).to(z.device)
+        advantage = reward - reward.mean()
+        loss = -(advantage * log_prob).mean() - hp.entropy_coef * entropy.mean()
+        loss = loss + hp.latent_loss_coef * kl_divergence(mu, log_sigma)
+        return loss, reward.mean()
+
+    # ---------------------------------------------------------------------------------------- lightning
+
+    def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
+        loss, logs = self._forward(batch, greedy=False)
+        if self.hparams.behaviour and self.behaviour_active:
+            behaviour, reward = self.behaviour_loss(batch)
+            loss = loss + behaviour
+            logs["behaviour_reward"] = reward
+        self._log("train", loss, logs, len(batch["program"]))
+        return loss
+
+    def validation_step(self, batch: dict, batch_idx: int) -> None:
+        loss, logs = self._forward(batch, greedy=True)
+        self._log("val", loss, logs, len(batch["program"]))
+
+    def test_step(self, batch: dict, batch_idx: int) -> None:
+        loss, logs = self._forward(batch, greedy=True)
+        self._log("test", loss, logs, len(batch["program"]))
+
+    def on_validation_epoch_end(self) -> None:
+        accuracy = self.trainer.callback_metrics.get("val/decoder_greedy_program_accuracy")
+        if accuracy is not None and float(accuracy) >= self.hparams.behaviour_threshold:
+            self.behaviour_active = True
+
+    def _log(self, stage: str, loss: torch.Tensor, logs: dict, batch_size: int) -> None:
+        self.log(f"{stage}/total_loss", loss, prog_bar=True, batch_size=batch_size)
+        for key, value in logs.items():
+            self.log(f"{stage}/{key}", value, prog_bar=key == "decoder_greedy_program_accuracy",
+                     batch_size=batch_size)  # fmt: skip
+
+    def configure_optimizers(self):
+        optimizer = torch.optim.Adam(self.parameters(), lr=self.hparams.lr)
+        scheduler = torch.optim.lr_scheduler.StepLR(optimizer, self.hparams.lr_step_epochs, self.hparams.lr_gamma)
+        return {"optimizer": optimizer, "lr_scheduler": scheduler}
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["behaviour_active"] = self.behaviour_active
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        expected = {k: tuple(v.shape) for k, v in self.state_dict().items()}
+        found = {k: tuple(v.shape) for k, v in checkpoint["state_dict"].items()}
+        if expected != found:
+            missing = sorted(set(expected) - set(found))
+            unexpected = sorted(set(found) - set(expected))
+            shapes = [f"{k}: checkpoint {found[k]}, model {expected[k]}" for k in expected.keys() & found.keys()
+                      if expected[k] != found[k]]  # fmt: skip
+            raise CheckpointMismatchError(
+                "the checkpoint does not fit this model: "
+                + "; ".join(part for part in (
+                    f"missing {', '.join(missing[:5])}" if missing else "",
+                    f"unexpected {', '.join(unexpected[:5])}" if unexpected else "",
+                    f"shapes differ: {'; '.join(shapes[:5])}" if shapes else "") if part)
+                + " (check hidden size and variant)")  # fmt: skip
+        self.behaviour_active = checkpoint.get("behaviour_active", False)
+
+
+def prefix_reward(ground, sampled, steps: int) -> np.ndarray:
+    """Per world: the common prefix of the two state sequences after the shared initial state, over the
+    longer sequence minus one (1 when neither program acts). `ground` and `sampled` are `execute_pairs`
+    traces with `steps` recorded actions."""
+    n = len(ground.num_actions)
+
+    def states(traces) -> torch.Tensor:  # [N, T+1, H*W + 3] one row per state
+        w = traces.states
+        pose = torch.stack([w.row, w.col, w.direction], 1)
+        return torch.cat([w.markers.flatten(1).long(), pose], 1).view(n, steps + 1, -1)
+
+    same = (states(ground) == states(sampled)).all(-1).numpy()  # [N, T+1]
+    len_g = ground.num_actions.clamp(max=steps).numpy() + 1
+    len_s = sampled.num_actions.clamp(max=steps).numpy() + 1
+    t = np.arange(1, steps + 1)[None]
+    match = same[:, 1:] & (t < np.minimum(len_g, len_s)[:, None])
+    prefix = np.argmin(np.concatenate([match, np.zeros((n, 1), bool)], 1), axis=1)  # leading matches
+    longest = np.maximum(len_g, len_s)
+    return np.where(longest == 1, 1.0, prefix / np.maximum(longest - 1, 1))

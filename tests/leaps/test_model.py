@@ -1,0 +1,123 @@
+"""The program VAE: the grammar automaton, decoding that always parses, every variant learning on a tiny
+dataset with a real Lightning trainer, checkpoints."""
+
+import numpy as np
+import pytest
+import pytorch_lightning as pl
+import torch
+
+from karel.dsl import PAD_ID
+from karel.parser import parse_ids
+from karel.program import to_ids
+from karel.sampler import sample_leaps_program
+from leaps.datamodule import ProgramDataModule
+from leaps.dataset import DatasetConfig, write_dataset
+from leaps.grammar import Grammar
+from leaps.module import CheckpointMismatchError, LeapsModule, prefix_reward
+
+VARIANTS = {
+    "leaps": {"condition": True, "observations": "environment", "condition_loss_coef": 1.0, "behaviour": True},
+    "leapsp": {"condition": True, "observations": "initial_state", "condition_loss_coef": 0.0, "behaviour": False},
+    "leapspr": {"condition": False, "observations": "initial_state", "condition_loss_coef": 0.0, "behaviour": True},
+    "leapspl": {"condition": True, "observations": "environment", "condition_loss_coef": 1.0, "behaviour": False},
+}
+
+
+@pytest.fixture(scope="module")
+def tiny_data(tmp_path_factory):
+    return write_dataset(tmp_path_factory.mktemp("tiny") / "data", DatasetConfig(programs=48, seed=11, batch=128),
+                         progress=False)  # fmt: skip
+
+
+def test_grammar_allows_every_prefix_of_10000_sampled_programs():
+    rng = np.random.default_rng(0)
+    programs = [ids for ids in (to_ids(sample_leaps_program(rng)) for _ in range(10_500)) if len(ids) <= 45][:10_000]
+    assert len(programs) == 10_000
+    tokens = torch.full((len(programs), 46), PAD_ID)
+    for i, ids in enumerate(programs):
+        tokens[i, : len(ids)] = torch.tensor(ids)
+    grammar = Grammar()
+    g = grammar.initial(len(programs))
+    for t in range(46):
+        allowed = grammar.mask(g).gather(1, tokens[:, t : t + 1]).squeeze(1)
+        assert allowed.all(), [programs[i] for i in (~allowed).nonzero().flatten()[:3].tolist()]
+        g = grammar.step(g, tokens[:, t])
+    assert torch.isin(g.state, torch.tensor([grammar.names["end"], grammar.names["pad"]])).all()
+
+
+def test_grammar_rejects_what_the_parser_rejects():
+    grammar = Grammar()
+    g = grammar.initial(1)
+    for token in to_ids(parse_ids([0, 1, 2, 4, 3]))[:3]:  # DEF run m(
+        g = grammar.step(g, torch.tensor([token]))
+    assert not grammar.mask(g)[0, 3]  # an empty body cannot close
+    assert grammar.mask(g)[0, 4]  # an action can start it
+
+
+@pytest.mark.parametrize("sample", [False, True])
+def test_every_decoded_program_parses(sample):
+    torch.manual_seed(0)
+    model = LeapsModule(hidden=32).model
+    tokens, log_prob, entropy = model.decode(torch.randn(256, 32) * 3, sample=sample)
+    for row in tokens.tolist():
+        ids = [t for t in row if t != PAD_ID]
+        assert len(ids) <= 45
+        parse_ids(ids)
+    assert torch.isfinite(log_prob).all() and (entropy >= 0).all()
+
+
+class LossHistory(pl.Callback):
+    def __init__(self):
+        self.losses = []
+
+    def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
+        self.losses.append(float(outputs["loss"]))
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_each_variant_learns_on_a_tiny_dataset(variant, tiny_data, tmp_path):
+    pl.seed_everything(0)
+    module = LeapsModule(hidden=32, lr=3e-3, behaviour_threshold=0.0, behaviour_worlds=2, **VARIANTS[variant])
+    module.behaviour_active = VARIANTS[variant]["behaviour"]
+    history = LossHistory()
+    trainer = pl.Trainer(max_steps=25, overfit_batches=1, logger=False, enable_checkpointing=False,
+                         enable_progress_bar=False, enable_model_summary=False, callbacks=[history],
+                         default_root_dir=tmp_path, num_sanity_val_steps=0)  # fmt: skip
+    trainer.fit(module, ProgramDataModule(str(tiny_data), batch_size=8))
+    first, last = np.mean(history.losses[:3]), np.mean(history.losses[-3:])
+    assert last < first, (variant, history.losses)
+
+
+def test_checkpoint_round_trip_and_mismatch(tiny_data, tmp_path):
+    pl.seed_everything(1)
+    module = LeapsModule(hidden=32, behaviour=False)
+    trainer = pl.Trainer(max_steps=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                         enable_model_summary=False, default_root_dir=tmp_path, limit_val_batches=0)  # fmt: skip
+    trainer.fit(module, ProgramDataModule(str(tiny_data), batch_size=8))
+    path = tmp_path / "model.ckpt"
+    trainer.save_checkpoint(path, weights_only=True)
+    loaded = LeapsModule.load_from_checkpoint(path)
+    z = torch.randn(4, 32)
+    assert torch.equal(module.model.decode(z)[0], loaded.model.decode(z)[0])
+    for a, b in zip(module.state_dict().values(), loaded.state_dict().values()):
+        assert torch.equal(a, b)
+    with pytest.raises(CheckpointMismatchError, match="shapes differ"):
+        LeapsModule.load_from_checkpoint(path, hidden=48)
+
+
+def test_prefix_reward():
+    from karel.executor import execute_pairs
+    from karel.parser import parse
+    from leaps.dataset import random_worlds
+
+    worlds = random_worlds(np.random.default_rng(0), 6, DatasetConfig(wall_prob=0.0))
+    same = [parse("DEF run m( turnLeft turnLeft turnLeft m)")] * 2
+    other = [parse("DEF run m( turnLeft turnRight turnRight m)"), parse("DEF run m( turnLeft m)")]
+    owner = np.array([0, 0, 0, 1, 1, 1])
+
+    def run(programs):
+        return execute_pairs(programs, worlds, owner, record_actions=5, record_states=True)
+
+    reward = prefix_reward(run(same), run(other), 5)
+    assert reward.tolist() == [1 / 3] * 3 + [1 / 3] * 3  # one matching step of three
+    assert prefix_reward(run(same), run(same), 5).tolist() == [1.0] * 6
