@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from pathlib import Path
 
 import torch
 import yaml
@@ -31,7 +32,7 @@ def main() -> None:
     data.setup("fit")
     batches = iter(data.train_dataloader())
     for variant in args.variants.split(","):
-        settings = yaml.safe_load(open(f"configs/leaps/{variant}.yaml"))["model"]
+        settings = yaml.safe_load(Path(f"configs/leaps/{variant}.yaml").read_text())["model"]
         module = LeapsModule(**settings).to(args.device)
         module.behaviour_active = settings["behaviour"]
         optimizer = torch.optim.Adam(module.parameters(), lr=settings["lr"])
