@@ -22,10 +22,11 @@ from pathlib import Path
 from jsonargparse import ActionConfigFile, ActionYesNo, ArgumentParser
 
 from karel.tasks import TASKS
+from leaps.module import CheckpointMismatchError
 from synthesis.llm.client import LlmError
 from synthesis.run import METHODS, Run, RunFolderError, SearchConfig
 
-LATER_METHODS = ("cem", "cebs")  # latent-space methods: SPEC section 4, not in this release
+LATER_METHODS: tuple[str, ...] = ()  # methods of SPEC section 4 not in this release
 HELP = {
     "task": f"task name; one of {', '.join(TASKS)}",
     "method": f"search method: {', '.join(METHODS)}",
@@ -50,6 +51,14 @@ HELP = {
     "request_timeout": "llm-gs: seconds per request",
     "max_retries": "llm-gs: retries with backoff on 429, 5xx and timeouts",
     "llm_cache": "llm-gs: folder of recorded requests, replayed without network (new ones are recorded)",
+    "checkpoint": "cem/cebs: program VAE checkpoint (leaps fit) whose latent space is searched",
+    "population": "cem/cebs: latents per iteration",
+    "elites": "cem/cebs: elites kept per iteration",
+    "sigma": "cem/cebs: standard deviation of the sampling noise",
+    "init": "cem/cebs: initial population: normal | tiny_normal | ones | zeros",
+    "reduction": "cem: next centre from the elites: mean | weighted_mean",
+    "exp_decay": "cem/cebs: decay sigma by 0.998 per iteration down to 0.1",
+    "restart_timeout": "cem/cebs: iterations without a better elite mean before restarting (0: never)",
 }
 
 
@@ -130,6 +139,11 @@ def _config(args, **overrides) -> SearchConfig:
         raise UsageError(f"unknown task {config.task!r}; known tasks: {', '.join(TASKS)}")
     if config.budget < 1 or config.instances < 1 or config.k < 1 or config.batch < 1:
         raise UsageError("budget, instances, k and batch must be positive")
+    if config.method in ("cem", "cebs"):
+        if not Path(config.checkpoint).exists():
+            raise UsageError(f"checkpoint {config.checkpoint} not found (train one with `leaps fit`)")
+        if not 1 <= config.elites <= config.population or config.sigma <= 0:
+            raise UsageError("cem/cebs need 1 <= elites <= population and sigma > 0")
     if not 1 <= config.start_k <= config.end_k:
         raise UsageError("shc needs 1 <= start-k <= end-k")
     if config.device not in ("cpu", "cuda"):
@@ -270,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         commands = {"search": cmd_search, "sweep": cmd_sweep, "revise": cmd_revise, "report": cmd_report}
         return commands[command](args[command])
-    except (UsageError, RunFolderError) as error:
+    except (UsageError, RunFolderError, CheckpointMismatchError) as error:
         print(f"synthesis {command}: error: {error}", file=sys.stderr)
         return 2
     except LlmError as error:

@@ -32,7 +32,7 @@ from karel.tasks import make
 from synthesis.evaluator import Evaluation, Evaluator
 from synthesis.search import HillClimbing, RandomSearch, ScheduledHillClimbing, Search
 
-METHODS = ("hc", "shc", "random", "llm-gs")
+METHODS = ("hc", "shc", "random", "llm-gs", "cem", "cebs")
 CHECKPOINT_SECONDS = 5.0  # at most this long between checkpoints (and at every new best)
 
 
@@ -64,6 +64,14 @@ class SearchConfig:
     request_timeout: float = 300.0  # seconds
     max_retries: int = 5  # SDK retries with backoff on 429 / 5xx / timeouts
     llm_cache: str = ""  # folder of recorded requests: replayed without network, new ones recorded there
+    checkpoint: str = "weights/leaps.ckpt"  # cem / cebs: the program VAE whose latent space is searched
+    population: int = 32  # cem / cebs
+    elites: int = 2
+    sigma: float = 0.25
+    init: str = "tiny_normal"  # normal | tiny_normal | ones | zeros (synthesis.latent)
+    reduction: str = "mean"  # cem: mean | weighted_mean
+    exp_decay: bool = False  # cem / cebs: sigma *= 0.998 per iteration, down to 0.1
+    restart_timeout: int = 0  # iterations without a better elite mean before a restart (0: never)
 
 
 class RunFolderError(RuntimeError):
@@ -96,6 +104,13 @@ def build_search(config: SearchConfig, evaluator: Evaluator, on_improvement) -> 
                                      starts=starts, on_improvement=on_improvement)  # fmt: skip
     if config.method == "random":
         return RandomSearch(evaluator, config.seed, config.batch, on_improvement)
+    if config.method in ("cem", "cebs"):
+        from synthesis.latent import LatentSearch, load_decoder
+
+        model = load_decoder(config.checkpoint, config.device)
+        return LatentSearch(evaluator, config.seed, model, config.population, config.elites, config.sigma,
+                            config.init, config.reduction, config.exp_decay, config.restart_timeout,
+                            beam=config.method == "cebs", on_improvement=on_improvement)  # fmt: skip
     if config.method == "llm-gs":
         from synthesis.llm_gs import LlmGs
 
