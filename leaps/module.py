@@ -213,3 +213,19 @@ def prefix_reward(ground, sampled, steps: int) -> np.ndarray:
     prefix = np.argmin(np.concatenate([match, np.zeros((n, 1), bool)], 1), axis=1)  # leading matches
     longest = np.maximum(len_g, len_s)
     return np.where(longest == 1, 1.0, prefix / np.maximum(longest - 1, 1))
+
+
+def export_weights(source: str, target: str) -> None:
+    """Write `source`'s model weights, hyperparameters and progress (no optimizer state) to `target`, a
+    checkpoint that `LeapsModule.load_from_checkpoint` and `leaps test --ckpt_path` read."""
+    import os
+    import tempfile
+
+    checkpoint = torch.load(source, map_location="cpu", weights_only=False)
+    kept = {k: checkpoint[k] for k in ("state_dict", "hyper_parameters", "pytorch-lightning_version", "epoch",
+                                       "global_step", "behaviour_active") if k in checkpoint}  # fmt: skip
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(target)), suffix=".ckpt")
+    os.close(fd)
+    torch.save(kept, tmp)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, target)
