@@ -31,7 +31,7 @@ def test_config_file_then_command_line(tmp_path, capsys):
 
 @pytest.mark.parametrize(("args", "message"), [
     (["--task", "Nope"], "known tasks: StairClimber"),
-    (["--task", "Maze", "--method", "cem"], "not available in this release"),
+    (["--task", "Maze", "--method", "cem", "--checkpoint", "missing.ckpt"], "checkpoint missing.ckpt not found"),
     (["--task", "Maze", "--method", "annealing"], "unknown method"),
     (["--task", "Maze", "--budget", "0"], "must be positive"),
 ])  # fmt: skip
