@@ -216,7 +216,8 @@ def cmd_sweep(args) -> int:
     jobs = max(1, min(args.jobs, len(pending) or 1))
     threads = max(1, (os.cpu_count() or 1) // jobs)
     failures = 0
-    with ProcessPoolExecutor(jobs, mp_context=get_context("spawn")) as pool:
+    pool = ProcessPoolExecutor(jobs, mp_context=get_context("spawn"))
+    try:
         futures = {pool.submit(_sweep_worker, asdict(c), args.out, threads): c for c in pending}
         for future in as_completed(futures):
             config = futures[future]
@@ -224,10 +225,16 @@ def cmd_sweep(args) -> int:
                 result = future.result()
                 print(json.dumps({k: result[k] for k in ("task", "method", "seed", "best_return", "evaluations",
                                                          "wall_seconds")}), flush=True)  # fmt: skip
+            except KeyboardInterrupt:
+                raise
             except Exception as error:  # noqa: BLE001 (one failed run must not stop the others)
                 failures += 1
                 print(json.dumps({"task": config.task, "method": config.method, "seed": config.seed,
                                   "error": str(error)}), flush=True)  # fmt: skip
+    except KeyboardInterrupt:  # Ctrl-C: the workers checkpoint their runs; queued runs are not started
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
     return 1 if failures else 0
 
 

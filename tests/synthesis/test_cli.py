@@ -70,28 +70,33 @@ def test_report_of_an_empty_folder_is_a_usage_error(tmp_path, capsys):
     assert "no finished runs" in capsys.readouterr().err
 
 
-def test_interrupted_sweep_resumes_to_the_same_results(tmp_path):
-    import os
-    import signal
-    import time
+def test_interrupted_sweep_resumes_to_the_same_results(tmp_path, monkeypatch):
+    from synthesis.run import Run, SearchConfig
+    from synthesis.search import HillClimbing
 
     args = ["--tasks", "DoorKey", "--methods", "hc", "--seeds", "0-1", "--budget", "20000", "--instances", "4",
             "--jobs", "2"]  # fmt: skip
     reference = subprocess.run([sys.executable, "-m", "synthesis", "sweep", *args, "--out", str(tmp_path / "a")],
                                capture_output=True, text=True, timeout=600, check=False)  # fmt: skip
     assert reference.returncode == 0, reference.stderr
-    sweep = subprocess.Popen([sys.executable, "-m", "synthesis", "sweep", *args, "--out", str(tmp_path / "b")],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)  # fmt: skip
 
-    def unfinished() -> list:
-        return [p.parent for p in (tmp_path / "b").rglob("checkpoint.json") if not (p.parent / "result.json").exists()]
+    # A sweep interrupted in the middle of seed 0 (Ctrl-C inside a step) leaves that run checkpointed.
+    steps = {"n": 0}
+    original = HillClimbing.step
 
-    deadline = time.time() + 300
-    while not unfinished() and time.time() < deadline:  # a run is under way
-        time.sleep(0.05)
-    os.killpg(sweep.pid, signal.SIGINT)  # Ctrl-C reaches the sweep and its workers
-    sweep.communicate(timeout=120)
-    assert unfinished(), "the interrupt came after every run had finished"
+    def interrupted(self):
+        steps["n"] += 1
+        if steps["n"] == 6:
+            raise KeyboardInterrupt
+        original(self)
+
+    monkeypatch.setattr(HillClimbing, "step", interrupted)
+    config = SearchConfig(task="DoorKey", method="hc", seed=0, budget=20000, instances=4)
+    with pytest.raises(KeyboardInterrupt):
+        Run(config, tmp_path / "b", progress=False).execute()
+    run_dir = tmp_path / "b" / "DoorKey" / "hc" / "seed_0"
+    assert (run_dir / "checkpoint.json").exists() and not (run_dir / "result.json").exists()
+
     resumed = subprocess.run([sys.executable, "-m", "synthesis", "sweep", *args, "--out", str(tmp_path / "b")],
                              capture_output=True, text=True, timeout=600, check=False)  # fmt: skip
     assert resumed.returncode == 0, resumed.stderr
