@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import torch
 
-from karel.dsl import PAD_ID, TOKEN_ID, TOKENS, VOCAB_SIZE
+from karel.dsl import PAD_ID, TOKEN_ID, VOCAB_SIZE
 
 ACTIONS = ["move", "turnRight", "turnLeft", "pickMarker", "putMarker"]
 PERCEPTIONS = ["frontIsClear", "leftIsClear", "rightIsClear", "markersPresent", "noMarkersPresent"]
@@ -166,14 +166,4 @@ class Grammar:
         return GrammarState(state, stack, depth, closing, g.position + 1)
 
 
-def accepts(grammar: Grammar, ids: list[int]) -> bool:
-    """Whether the automaton reads `ids` (a whole program, padding optional) token by token."""
-    g = grammar.initial(1)
-    for token in ids:
-        if not grammar.mask(g)[0, token]:
-            return False
-        g = grammar.step(g, torch.tensor([token], device=g.state.device))
-    return bool(g.state.item() in (grammar.names["end"], grammar.names["pad"]))
-
-
-__all__ = ["TOKENS", "Grammar", "GrammarState", "accepts"]
+__all__ = ["Grammar", "GrammarState"]

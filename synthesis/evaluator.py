@@ -80,6 +80,13 @@ class Evaluator:
             counted.append(Evaluation(program, score, self.evaluations, self.unique))
         return counted
 
+    def count_until_solved(self, programs: Sequence[Program], scores: Sequence[float]) -> list[Evaluation]:
+        """Count `programs` in order up to and including the first that solves the task (the run stops
+        there, so later ones do not count), or all of them, up to the budget."""
+        solved = next((i for i, s in enumerate(scores) if s >= SOLVED), None)
+        used = len(programs) if solved is None else solved + 1
+        return self.count(programs[:used], scores[:used])
+
     def evaluate(self, programs: Sequence[Program]) -> list[Evaluation]:
         """Evaluate and count every program in order, up to the budget."""
         programs = list(programs[: self.remaining])

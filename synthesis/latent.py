@@ -28,7 +28,7 @@ import torch
 from karel.dsl import PAD_ID
 from karel.parser import parse_ids
 from karel.program import Program
-from synthesis.evaluator import SOLVED, Evaluator
+from synthesis.evaluator import Evaluator
 from synthesis.search import Listener, Search
 
 INITS = ("normal", "tiny_normal", "ones", "zeros")
@@ -83,9 +83,7 @@ class LatentSearch(Search):
     def step(self) -> None:
         programs = self.decode(self.population)
         scores = self.evaluator.scores(programs)
-        solved = next((i for i, s in enumerate(scores) if s >= SOLVED), None)
-        used = len(programs) if solved is None else solved + 1
-        self._record(self.evaluator.count(programs[:used], scores[:used]))
+        self._record(self.evaluator.count_until_solved(programs, scores))
         if self.done:
             return
         order = sorted(range(len(scores)), key=lambda i: -scores[i])[: self.elites]  # stable for ties

@@ -22,7 +22,7 @@ import numpy as np
 
 from karel.program import Program
 from karel.tasks.base import Task
-from synthesis.evaluator import SOLVED, Evaluator
+from synthesis.evaluator import Evaluator
 from synthesis.llm.candidates import read_completion
 from synthesis.llm.client import ChatClient, LlmError
 from synthesis.llm.prompts import system_prompt, user_prompt
@@ -73,10 +73,7 @@ class LlmGs(ScheduledHillClimbing):
         if self.phase == "initial":
             if not self.initial:
                 raise ValueError("LLM-GS needs initial programs")
-            scores = self.evaluator.scores(self.initial)
-            solved = next((i for i, s in enumerate(scores) if s >= SOLVED), None)
-            used = len(scores) if solved is None else solved + 1
-            evaluations = self.evaluator.count(self.initial[:used], scores[:used])
+            evaluations = self.evaluator.count_until_solved(self.initial, self.evaluator.scores(self.initial))
             self._record(evaluations)
             ranked = sorted(range(len(evaluations)), key=lambda i: -evaluations[i].score)  # stable: ties keep order
             self.starts = [evaluations[i].program for i in ranked]

@@ -162,7 +162,4 @@ class RandomSearch(Search):
 
     def step(self) -> None:
         programs = [sample_search_program(self.rng) for _ in range(min(self.batch, self.evaluator.remaining))]
-        scores = self.evaluator.scores(programs)
-        solved = next((i for i, s in enumerate(scores) if s >= SOLVED), None)  # the run stops there
-        used = len(programs) if solved is None else solved + 1
-        self._record(self.evaluator.count(programs[:used], scores[:used]))
+        self._record(self.evaluator.count_until_solved(programs, self.evaluator.scores(programs)))
