@@ -5,7 +5,7 @@ from setuptools import find_packages, setup
 setup(
     name="karel-prl",
     version="0.1.0",
-    description="Programmatic reinforcement learning on Karel: LEAPS, hill climbing, LLM-GS, one batched executor.",
+    description="Programmatic reinforcement learning on Karel and MiniGrid: LEAPS, hill climbing, LLM-GS, one batched executor.",
     long_description=Path(__file__).with_name("README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
@@ -16,6 +16,7 @@ setup(
         "numpy>=1.24",
         "numba>=0.59",
         "gymnasium>=1.0",
+        "minigrid>=3.0",
         "pillow>=10",
         "jsonargparse[signatures]>=4.27.7",
         "pyyaml>=6",

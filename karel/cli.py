@@ -1,4 +1,4 @@
-"""`karel` console script: `karel tasks | eval | render`.
+"""`karel` console script: `karel tasks | eval | render | dataset` (Karel and MiniGrid tasks).
 
 Each subcommand is one function; `main` is the table from subcommand name to function. Usage errors
 (bad flags, unknown task, malformed program) print one line to stderr and exit with code 2.
@@ -14,23 +14,23 @@ from collections.abc import Callable
 from karel.interpreter import evaluate, mean_return, run_task_episode
 from karel.parser import parse
 from karel.program import Program, to_text
-from karel.tasks import TASKS, Task, make
+from karel.tasks import MINIGRID_TASKS, TASKS, MiniGridTask, Task, is_minigrid, make
 
 
 class UsageError(Exception):
     """Bad input from the user: reported as one line on stderr, exit code 2."""
 
 
-def _task(name: str) -> Task:
+def _task(name: str) -> Task | MiniGridTask:
     try:
         return make(name)
     except ValueError as error:
         raise UsageError(str(error)) from None
 
 
-def _program(text: str) -> Program:
+def _program(text: str, task: Task | MiniGridTask) -> Program:
     try:
-        return parse(text)
+        return parse(text, task.language)
     except ValueError as error:
         raise UsageError(f"bad program: {error}") from None
 
@@ -39,8 +39,12 @@ def cmd_tasks(args: argparse.Namespace) -> int:
     rows = []
     for name in TASKS:
         task = make(name)
-        rows.append({"task": name, "height": task.height, "width": task.width, "version": task.version,
-                     "description": _description(type(task))})  # fmt: skip
+        rows.append({"task": name, "domain": "karel", "height": task.height, "width": task.width,
+                     "version": task.version, "description": _description(type(task))})  # fmt: skip
+    for name, task in MINIGRID_TASKS.items():
+        height, width = task.grid_size
+        rows.append({"task": name, "domain": "minigrid", "height": height, "width": width, "version": 1,
+                     "description": task.description})  # fmt: skip
     if args.json:
         for row in rows:
             print(json.dumps(row))
@@ -60,8 +64,10 @@ def _description(family: type) -> str:
     return ""
 
 
-def _returns(task: Task, programs: list[Program], args: argparse.Namespace) -> list[list[float]]:
+def _returns(task: Task | MiniGridTask, programs: list[Program], args: argparse.Namespace) -> list[list[float]]:
     """Episode returns of every program on instances 0..N-1, with the chosen engine."""
+    if is_minigrid(task):
+        return task.returns(programs, args.instances).tolist()
     if args.engine == "reference":
         return [evaluate(program, task, range(args.instances)) for program in programs]
     from karel.executor import execute
@@ -74,7 +80,7 @@ def _result(task: Task, program: Program, returns: list[float], args: argparse.N
     return {
         "task": task.name,
         "program": to_text(program),
-        "engine": args.engine,
+        "engine": "minigrid" if is_minigrid(task) else args.engine,
         "device": args.device,
         "instances": args.instances,
         "returns": returns,
@@ -92,7 +98,7 @@ def _stdin_programs(task: Task) -> list[Program | dict]:
             parsed.append({"task": task.name, "program": None, "error": f"unreadable line: {error}"})
             continue
         try:
-            parsed.append(_program(text))
+            parsed.append(_program(text, task))
         except UsageError as bad:
             parsed.append({"task": task.name, "program": text, "error": str(bad)})
     return parsed
@@ -100,12 +106,14 @@ def _stdin_programs(task: Task) -> list[Program | dict]:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     task = _task(args.task)
+    if is_minigrid(task) and args.device == "cuda":
+        raise UsageError(f"{task.name} is a MiniGrid task: its environments run on the CPU (drop --device cuda)")
     if args.device == "cuda" and args.engine == "reference":
         raise UsageError("the reference engine runs on the CPU; use --engine batched for --device cuda")
     if args.device == "cuda" and not _cuda_available():
         raise UsageError("--device cuda: no CUDA device is available")
     if args.program != "-":
-        program = _program(args.program)
+        program = _program(args.program, task)
         result = _result(task, program, _returns(task, [program], args)[0], args)
         if args.json:
             print(json.dumps(result))
@@ -132,14 +140,38 @@ def cmd_render(args: argparse.Namespace) -> int:
     from karel.render import episode_captions, save_episode  # Pillow is only needed here
 
     task = _task(args.task)
-    program = _program(args.program)
+    program = _program(args.program, task)
     if not args.out.endswith((".gif", ".png")):
         raise UsageError(f"--out must end in .gif (animation) or .png (first frame), got {args.out!r}")
+    if is_minigrid(task):
+        return _render_minigrid(task, program, args)
     episode = run_task_episode(program, task, args.instance, record_worlds=True)
     save_episode(episode.worlds, args.out, captions=episode_captions(episode.actions, episode.rewards))
     what = f"{len(episode.worlds)} frames" if args.out.endswith(".gif") else "the first frame"
     print(f"{args.out}: {what} of a {len(episode.actions)}-action episode, return {episode.episode_return:.6g} "
           f"({episode.termination.name.lower()})")  # fmt: skip
+    return 0
+
+
+def _render_minigrid(task: MiniGridTask, program: Program, args: argparse.Namespace) -> int:
+    from PIL import Image
+
+    from karel.minigrid.interpreter import run_episode
+    from karel.render import caption_frame, save_frames
+
+    frames: list[Image.Image] = []
+    total = [0.0]
+
+    def record(env, action, reward) -> None:
+        total[0] += reward
+        text = "start" if action is None else f"{action.name}  reward {reward:+.3g}  return {total[0]:.3g}"
+        frames.append(caption_frame(Image.fromarray(env.render()), text))
+
+    episode = run_episode(program, task.make_env(render_mode="rgb_array", tile_size=32), args.instance,
+                          task.language.max_calls, on_step=record)  # fmt: skip
+    save_frames(frames if args.out.endswith(".gif") else frames[:1], args.out)
+    what = f"{len(frames)} frames" if args.out.endswith(".gif") else "the first frame"
+    print(f"{args.out}: {what} of a {episode.actions}-action episode, return {episode.ret:.6g} ({episode.reason})")
     return 0
 
 
@@ -192,7 +224,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help='program text, e.g. "DEF run m( move m)"; "-" reads one program per stdin line')  # fmt: skip
     ev.add_argument("--instances", type=_positive, default=32, help="evaluate on instances 0..N-1 (default 32)")
     ev.add_argument("--engine", choices=["batched", "reference"], default="batched",
-                    help="the batched executor (default) or the reference interpreter")  # fmt: skip
+                    help="Karel: the batched executor (default) or the reference interpreter; MiniGrid tasks have "
+                         "one engine (their environments, reported as 'minigrid')")  # fmt: skip
     ev.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="device of the batched executor")
     ev.add_argument("--json", action="store_true", help="print one JSON object (per program)")
 

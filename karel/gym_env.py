@@ -7,7 +7,9 @@ actions (default 10,000, the program call budget). `reset(options={"instance": i
 i; without it the instance id is drawn from the environment's seeded generator.
 
 Registration happens on import of this module: `import karel.gym_env; gymnasium.make("karel/TopOff-v0")`,
-or in one call `gymnasium.make("karel.gym_env:karel/TopOff-v0")`.
+or in one call `gymnasium.make("karel.gym_env:karel/TopOff-v0")`. The MiniGrid tasks are registered too,
+`karel/LavaGap-v0` etc.: they are MiniGrid environments (`karel.minigrid.envs`: MiniGrid's observations,
+actions and `max_steps` truncation (LavaGap 144, PutNear 30, RedBlueDoor 720 steps), the tasks' rewards).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import numpy as np
 from gymnasium import spaces
 
 from karel.dsl import MAX_CALLS, Action
-from karel.tasks import TASKS, make
+from karel.tasks import MINIGRID_TASKS, TASKS, make
 from karel.world import NUM_CHANNELS, World
 
 MAX_INSTANCE = 2**31  # instance ids drawn by reset lie in [0, MAX_INSTANCE)
@@ -81,6 +83,10 @@ def register_envs() -> None:
         env_id = f"karel/{name}-v0"
         if env_id not in gymnasium.registry:
             gymnasium.register(id=env_id, entry_point=KarelEnv, kwargs={"task": name})
+    for name, task in MINIGRID_TASKS.items():
+        env_id = f"karel/{name}-v0"
+        if env_id not in gymnasium.registry:
+            gymnasium.register(id=env_id, entry_point=task.env_class)
 
 
 register_envs()

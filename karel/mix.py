@@ -2,7 +2,8 @@
 
 Two thirds of the programs are mutants of well-known programs (the published fixtures of LLM-GS and
 prog_policies): one statement of a random block replaced by freshly sampled statements; the rest are
-random programs of the search space (`sample_search_program`). The mix is deterministic for a seed.
+random programs of the search space (`sample_search_program`). The mix is deterministic for a seed, and
+exists for Karel and for MiniGrid (`language`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from dataclasses import fields, replace
 
 import numpy as np
 
+from karel.language import KAREL, Language
+from karel.minigrid.language import MINIGRID
 from karel.parser import parse
 from karel.program import Program, Stmt, blocks
 from karel.sampler import sample_search_program, sample_statement
@@ -26,6 +29,13 @@ FIXTURE_PROGRAMS = (
     "DEF run m( WHILE c( frontIsClear c) w( turnLeft move turnRight turnRight w) m)",
     "DEF run m( REPEAT R=19 r( REPEAT R=19 r( REPEAT R=19 r( turnLeft turnRight r) r) r) m)",
 )  # fmt: skip
+MINIGRID_FIXTURE_PROGRAMS = (
+    "DEF run m( REPEAT R=19 r( IFELSE c( front_object_type h( lava h) c) i( right forward left i) ELSE e( forward e) r) m)",
+    "DEF run m( WHILE c( not c( front_object_type h( ball h) c) c) w( left w) pickup m)",
+    "DEF run m( WHILE c( not c( front_object_color h( red h) c) c) w( IFELSE c( front_is_clear c) i( forward i) ELSE e( left e) w) toggle m)",
+    "DEF run m( WHILE c( front_is_clear c) w( IFELSE c( front_object_type h( lava h) c) i( right forward left i) ELSE e( forward e) w) right WHILE c( front_is_clear c) w( forward w) m)",
+)  # fmt: skip
+FIXTURES = {KAREL: FIXTURE_PROGRAMS, MINIGRID: MINIGRID_FIXTURE_PROGRAMS}
 
 
 def all_blocks(block: tuple[Stmt, ...]) -> list[tuple[Stmt, ...]]:
@@ -45,19 +55,21 @@ def _replace_block(node, old: tuple, new: tuple):
     return replace(node, **changes) if changes else node
 
 
-def mutant(program: Program, rng: np.random.Generator) -> Program:
+def mutant(program: Program, rng: np.random.Generator, language: Language = KAREL) -> Program:
     """`program` with one statement of a random block replaced by 1..6 freshly sampled statements."""
     candidates = all_blocks(program.body)
     block = candidates[int(rng.integers(len(candidates)))]
     i = int(rng.integers(len(block)))
-    return _replace_block(program, block, block[:i] + sample_statement(rng, height=3) + block[i + 1 :])
+    fresh = sample_statement(rng, height=3, language=language)
+    return _replace_block(program, block, block[:i] + fresh + block[i + 1 :])
 
 
-def program_mix(seed: int, count: int) -> list[Program]:
+def program_mix(seed: int, count: int, language: Language = KAREL) -> list[Program]:
     """`count` programs: random search-space programs and fixture mutants, deterministic for `seed`."""
     rng = np.random.default_rng(seed)
-    fixtures = [parse(text) for text in FIXTURE_PROGRAMS]
+    fixtures = [parse(text, language) for text in FIXTURES[language]]
     return [
-        sample_search_program(rng) if i % 3 == 0 else mutant(fixtures[int(rng.integers(len(fixtures)))], rng)
+        sample_search_program(rng, language) if i % 3 == 0
+        else mutant(fixtures[int(rng.integers(len(fixtures)))], rng, language)
         for i in range(count)
-    ]
+    ]  # fmt: skip

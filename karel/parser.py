@@ -13,7 +13,9 @@ The grammar, written once (recursive descent below follows it rule by rule):
     action  := move | turnLeft | turnRight | pickMarker | putMarker
     perception := frontIsClear | leftIsClear | rightIsClear | markersPresent | noMarkersPresent
 
-Tokens are separated by whitespace. Errors are `ProgramSyntaxError`s naming the 0-based token position and
+Actions and perceptions are those of the language (`karel.language`, Karel by default); MiniGrid adds
+parametric perceptions, `perception := name h( argument h)`, whose argument must be one the language
+accepts for that name. Tokens are separated by whitespace. Errors are `ProgramSyntaxError`s naming the 0-based token position and
 what was expected there. Nested `not` is accepted (the LLM-GS parser accepts it too).
 """
 
@@ -22,13 +24,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from karel.dsl import PAD_ID, TOKENS, Action, Perception
+from karel.dsl import PAD_ID, TOKENS
+from karel.language import KAREL, Language
 from karel.program import Act, Cond, Feature, If, IfElse, Not, Program, Repeat, Stmt, While
 
 _REPEAT_COUNT = re.compile(r"R=(-?\d+)")
-_ACTIONS = {a.name: a for a in Action}
-_PERCEPTIONS = {p.name: p for p in Perception}
-_STATEMENT_STARTS = "a statement (action, WHILE, REPEAT, IF or IFELSE)"
 
 
 class ProgramSyntaxError(ValueError):
@@ -40,9 +40,9 @@ class ProgramSyntaxError(ValueError):
         super().__init__(f"token {position}: expected {expected}, found {where}")
 
 
-def parse(text: str) -> Program:
-    """Parse canonical (whitespace-separated) program text into a `Program`."""
-    return _Parser(text.split()).program()
+def parse(text: str, language: Language = KAREL) -> Program:
+    """Parse canonical (whitespace-separated) program text of `language` into a `Program`."""
+    return _Parser(text.split(), language).program()
 
 
 def parse_ids(ids: Sequence[int]) -> Program:
@@ -55,13 +55,15 @@ def parse_ids(ids: Sequence[int]) -> Program:
         if i < 0:
             raise ProgramSyntaxError(position, str(i), "a token id in 0..50")
         tokens.append(TOKENS[i])
-    return _Parser(tokens).program()
+    return _Parser(tokens, KAREL).program()
 
 
 class _Parser:
-    def __init__(self, tokens: list[str]):
+    def __init__(self, tokens: list[str], language: Language):
         self.tokens = tokens
+        self.language = language
         self.pos = 0
+        self.statement_starts = "a statement (action, WHILE, REPEAT, IF or IFELSE)"
 
     def peek(self) -> str | None:
         return self.tokens[self.pos] if self.pos < len(self.tokens) else None
@@ -85,7 +87,7 @@ class _Parser:
     def block(self, close: str) -> tuple[Stmt, ...]:
         """One or more statements, then the closing token `close`."""
         if self.peek() == close:
-            self.fail(f"{_STATEMENT_STARTS} (blocks are non-empty)")
+            self.fail(f"{self.statement_starts} (blocks are non-empty)")
         stmts = []
         while self.peek() != close:
             stmts.append(self.stmt(close))
@@ -94,9 +96,10 @@ class _Parser:
 
     def stmt(self, close: str) -> Stmt:
         token = self.peek()
-        if token in _ACTIONS:
+        action = self.language.action(token) if token is not None else None
+        if action is not None:
             self.pos += 1
-            return Act(_ACTIONS[token])
+            return Act(action)
         if token == "WHILE":
             self.pos += 1
             cond = self.bracketed_cond()
@@ -120,7 +123,7 @@ class _Parser:
             self.expect("ELSE")
             self.expect("e(")
             return IfElse(cond, then, self.block("e)"))
-        self.fail(f"{_STATEMENT_STARTS} or '{close}'")
+        self.fail(f"{self.statement_starts} or '{close}'")
 
     def repeat_count(self) -> int:
         match = _REPEAT_COUNT.fullmatch(self.peek() or "")
@@ -140,9 +143,19 @@ class _Parser:
 
     def cond(self) -> Cond:
         token = self.peek()
-        if token in _PERCEPTIONS:
+        perception = self.language.perception(token) if token is not None else None
+        if perception is not None:
             self.pos += 1
-            return Feature(_PERCEPTIONS[token])
+            if not self.language.is_parametric(perception):
+                return Feature(perception)
+            accepted = self.language.arguments[perception.name]
+            self.expect("h(")
+            if self.peek() not in accepted:
+                self.fail(f"an argument of {perception.name} ({', '.join(accepted)})")
+            argument = self.tokens[self.pos]
+            self.pos += 1
+            self.expect("h)")
+            return Feature(perception, argument)
         if token == "not":
             self.pos += 1
             return Not(self.bracketed_cond())

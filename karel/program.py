@@ -9,18 +9,23 @@ loop detector) keys it by position, not by node.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import IntEnum
 
 from karel.dsl import MAX_BLOCK_LENGTH, MAX_NESTING, MAX_TOKENS, TOKEN_ID, Action, Perception
 
 
 @dataclass(frozen=True)
 class Feature:
-    """A perception query, e.g. `frontIsClear`."""
+    """A perception query, e.g. `frontIsClear`, or a parametric one with its argument, e.g. MiniGrid's
+    `front_object_type h( lava h)`. `perception` is a member of the language's perception enum."""
 
-    perception: Perception
+    perception: Perception | IntEnum
+    argument: str | None = None
 
     def tokens(self) -> list[str]:
-        return [self.perception.name]
+        if self.argument is None:
+            return [self.perception.name]
+        return [self.perception.name, "h(", self.argument, "h)"]
 
 
 @dataclass(frozen=True)
@@ -40,7 +45,7 @@ Cond = Feature | Not
 class Act:
     """One action statement, e.g. `move`."""
 
-    action: Action
+    action: Action | IntEnum  # a member of the language's action enum
 
     def tokens(self) -> list[str]:
         return [self.action.name]

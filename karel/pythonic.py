@@ -12,7 +12,8 @@ prints as
             move()
 
 IF is `if c:`, IFELSE is `if c:` ... `else:`, actions and perceptions are calls (`move()`,
-`markersPresent()`). A nested `not` prints as `not not frontIsClear()` (Python parses it as the same
+`markersPresent()`; MiniGrid's parametric perceptions take their argument as a string,
+`front_object_type("lava")`). A nested `not` prints as `not not frontIsClear()` (Python parses it as the same
 nested negation, so no parentheses are needed). The text is valid Python; it has no trailing newline.
 """
 
@@ -50,7 +51,10 @@ def _lines(block: tuple[Stmt, ...], indent: str, level: int, parent: tuple[int, 
 
 
 def _cond(cond: Cond) -> str:
-    return f"{cond.perception.name}()" if isinstance(cond, Feature) else f"not {_cond(cond.cond)}"
+    if isinstance(cond, Feature):
+        argument = "" if cond.argument is None else f'"{cond.argument}"'
+        return f"{cond.perception.name}({argument})"
+    return f"not {_cond(cond.cond)}"
 
 
 def _block(block: tuple[Stmt, ...], indent: str, level: int) -> list[str]:

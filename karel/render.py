@@ -143,21 +143,33 @@ def save_episode(
     """Write an animated GIF of all worlds (looping forever, `duration_ms` per frame) for a `.gif` path, or the
     first world as a PNG for a `.png` path. The file is written to a temporary file in the same folder and
     moved into place, so an interrupted run never leaves a partial file at `path`."""
-    path = Path(path)
+    if not worlds:
+        raise ValueError("no worlds to save")
+    if _format(Path(path)) == "PNG":
+        worlds, captions = worlds[:1], None if captions is None else captions[:1]
+    save_frames(render_episode(worlds, cell, captions), path, duration_ms)
+
+
+def _format(path: Path) -> str:
     fmt = SAVE_FORMATS.get(path.suffix.lower())
     if fmt is None:
         raise ValueError(f"cannot save an episode as {path.suffix or 'a file without suffix'!r}; "
                          f"allowed suffixes: {', '.join(SAVE_FORMATS)}")  # fmt: skip
-    if not worlds:
-        raise ValueError("no worlds to save")
-    if fmt == "PNG":
-        worlds, captions = worlds[:1], None if captions is None else captions[:1]
-    frames = render_episode(worlds, cell, captions)
+    return fmt
+
+
+def save_frames(frames: Sequence[Image.Image], path: str | os.PathLike, duration_ms: int = 150) -> None:
+    """Write frames as an animated GIF (a `.gif` path) or the first frame as a PNG (a `.png` path), through a
+    temporary file in the same folder moved into place."""
+    path = Path(path)
+    fmt = _format(path)
+    if not frames:
+        raise ValueError("no frames to save")
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")  # same folder, so os.replace is atomic
     try:
         with open(tmp, "xb") as f:
             if fmt == "GIF":
-                frames[0].save(f, format=fmt, save_all=True, append_images=frames[1:], duration=duration_ms, loop=0)
+                frames[0].save(f, format=fmt, save_all=True, append_images=list(frames[1:]), duration=duration_ms, loop=0)
             else:
                 frames[0].save(f, format=fmt)
         os.replace(tmp, path)
@@ -166,4 +178,9 @@ def save_episode(
         raise
 
 
-__all__ = ["episode_captions", "render_episode", "render_world", "save_episode"]
+def caption_frame(frame: Image.Image, caption: str, cell: int = 32) -> Image.Image:
+    """`frame` with a caption strip below it."""
+    return _add_caption(frame, caption, cell)
+
+
+__all__ = ["caption_frame", "episode_captions", "render_episode", "render_world", "save_episode", "save_frames"]

@@ -6,6 +6,8 @@ Both distributions draw the same production probabilities; they differ in how th
 * Condition: a perception .9, `not c( perception c)` .1 (never a double `not`).
 * Perception: frontIsClear .5, leftIsClear .15, rightIsClear .15, markersPresent .1, noMarkersPresent .1.
 * Action: move .5, turnRight .15, turnLeft .15, pickMarker .1, putMarker .1.
+  (The leaf tables live in `karel.language.KAREL`; the search distribution also runs over MiniGrid's,
+  `karel.minigrid.language.MINIGRID`.)
 * REPEAT count: uniform over 0..19.
 
 **LEAPS** (`sample_leaps_program`), from clvrai/leaps `karel_env/dsl/dsl_prob.py` (`DSLProb.random_tokens`
@@ -46,11 +48,11 @@ from typing import TypeVar
 
 import numpy as np
 
-from karel.dsl import MAX_BLOCK_LENGTH, MAX_NESTING, MAX_REPEAT, MAX_TOKENS, Action, Perception
+from karel.dsl import MAX_BLOCK_LENGTH, MAX_NESTING, MAX_REPEAT, MAX_TOKENS
+from karel.language import KAREL, Language
 from karel.program import (
     Act,
     Cond,
-    Feature,
     If,
     IfElse,
     Not,
@@ -64,15 +66,6 @@ from karel.program import (
 
 STATEMENT_PROBS: dict[str, float] = {
     "while": 0.15, "repeat": 0.03, "sequence": 0.50, "action": 0.20, "if": 0.08, "ifelse": 0.04,
-}  # fmt: skip
-NOT_PROB = 0.1  # a condition is `not c( perception c)` with this probability, else a bare perception
-PERCEPTION_PROBS: dict[Perception, float] = {
-    Perception.frontIsClear: 0.5, Perception.leftIsClear: 0.15, Perception.rightIsClear: 0.15,
-    Perception.markersPresent: 0.1, Perception.noMarkersPresent: 0.1,
-}  # fmt: skip
-ACTION_PROBS: dict[Action, float] = {
-    Action.move: 0.5, Action.turnRight: 0.15, Action.turnLeft: 0.15,
-    Action.pickMarker: 0.1, Action.putMarker: 0.1,
 }  # fmt: skip
 
 SEARCH_MAX_HEIGHT = MAX_NESTING + 1  # LLM-GS `max_height` 4: the program node counts as one level
@@ -90,8 +83,8 @@ def choose(rng: np.random.Generator, table: Mapping[K, float]) -> K:
     return key  # float round-off left u at 0: the last key
 
 
-def _action(rng: np.random.Generator) -> Act:
-    return Act(choose(rng, ACTION_PROBS))
+def _action(rng: np.random.Generator, language: Language = KAREL) -> Act:
+    return choose(rng, language.action_probs)
 
 
 def sample_count(rng: np.random.Generator) -> int:
@@ -99,14 +92,15 @@ def sample_count(rng: np.random.Generator) -> int:
     return int(rng.integers(MAX_REPEAT + 1))
 
 
-def sample_condition(rng: np.random.Generator, allow_not: bool = True) -> Cond:
-    """A Bool slot: a perception (.9) or `not` of a perception (.1); only a perception if not `allow_not`.
+def sample_condition(rng: np.random.Generator, allow_not: bool = True, language: Language = KAREL) -> Cond:
+    """A Bool slot: a perception, or `not` of a perception with the language's `not_prob` (Karel .1,
+    MiniGrid .5); only a perception if not `allow_not`.
 
     Pass `allow_not=False` for an IFELSE condition in the search distribution (LLM-GS forbids `not` there).
     """
-    if allow_not and rng.random() < NOT_PROB:
-        return Not(sample_condition(rng, allow_not=False))
-    return Feature(choose(rng, PERCEPTION_PROBS))
+    if allow_not and rng.random() < language.not_prob:
+        return Not(sample_condition(rng, allow_not=False, language=language))
+    return choose(rng, language.feature_probs)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -175,6 +169,7 @@ def sample_statement(
     *,
     max_height: int = SEARCH_MAX_HEIGHT,
     max_sequence: int = MAX_BLOCK_LENGTH,
+    language: Language = KAREL,
 ) -> tuple[Stmt, ...]:
     """A Statement slot of the search distribution: one statement, or a Concatenate chain of several.
 
@@ -186,6 +181,7 @@ def sample_statement(
             whole block, i for the slot holding statements i.. of a block). Another Concatenate may be
             drawn only while `sequence + 1 < max_sequence`.
         max_height, max_sequence: LLM-GS `max_height` 4 and `max_sequence` 6.
+        language: the actions and perceptions drawn at the leaves (Karel or MiniGrid).
 
     Returns:
         The statements filling the slot, in order (a chain is flattened into one tuple).
@@ -193,57 +189,59 @@ def sample_statement(
     control = height < max_height
     kind = choose(rng, statement_table(control, sequence + 1 < max_sequence))
     if kind != "sequence":
-        return (sample_single_statement(rng, kind, height, max_height, max_sequence),)
+        return (sample_single_statement(rng, kind, height, max_height, max_sequence, language),)
     first_kind = choose(rng, statement_table(control, False))  # a Concatenate's first child is no Concatenate
-    first = sample_single_statement(rng, first_kind, height, max_height, max_sequence)
-    return (first, *sample_statement(rng, height, sequence + 1, max_height=max_height, max_sequence=max_sequence))
+    first = sample_single_statement(rng, first_kind, height, max_height, max_sequence, language)
+    rest = sample_statement(rng, height, sequence + 1, max_height=max_height, max_sequence=max_sequence,
+                            language=language)  # fmt: skip
+    return (first, *rest)
 
 
-def sample_single_statement(rng: np.random.Generator, kind: str, height: int, max_height: int, max_sequence: int) -> Stmt:
+def sample_single_statement(rng: np.random.Generator, kind: str, height: int, max_height: int, max_sequence: int,
+                            language: Language = KAREL) -> Stmt:  # fmt: skip
     """One statement of a drawn type (not a sequence); bodies are fresh blocks one level higher."""
     if kind == "action":
-        return _action(rng)
+        return _action(rng, language)
 
     def body() -> tuple[Stmt, ...]:
-        return sample_statement(rng, height + 1, max_height=max_height, max_sequence=max_sequence)
+        return sample_statement(rng, height + 1, max_height=max_height, max_sequence=max_sequence, language=language)
 
     if kind == "repeat":
         count = sample_count(rng)
         return Repeat(count, body())
     if kind == "ifelse":
-        cond = sample_condition(rng, allow_not=False)
+        cond = sample_condition(rng, allow_not=False, language=language)
         then = body()
         return IfElse(cond, then, body())
-    cond = sample_condition(rng)
+    cond = sample_condition(rng, language=language)
     return While(cond, body()) if kind == "while" else If(cond, body())
 
 
 def sample_slot(
-    rng: np.random.Generator, slot: str, height: int = 1, sequence: int = 0, allow_not: bool = True
+    rng: np.random.Generator, slot: str, height: int = 1, sequence: int = 0, allow_not: bool = True,
+    language: Language = KAREL,
 ) -> tuple[Stmt, ...] | Cond | int:
     """A fresh subtree for a slot of type "stmt" (statements), "bool" (a condition) or "int" (a count)."""
     if slot == "stmt":
-        return sample_statement(rng, height, sequence)
+        return sample_statement(rng, height, sequence, language=language)
     if slot == "bool":
-        return sample_condition(rng, allow_not)
+        return sample_condition(rng, allow_not, language)
     if slot == "int":
         return sample_count(rng)
     raise ValueError(f"unknown slot type {slot!r}; expected 'stmt', 'bool' or 'int'")
 
 
-def sample_search_program(rng: np.random.Generator) -> Program:
-    """A random program of the search distribution (LLM-GS `initialize_individual`), redrawn until it is
-    within the search limits."""
+def sample_search_program(rng: np.random.Generator, language: Language = KAREL) -> Program:
+    """A random program of the search distribution (LLM-GS `initialize_individual`, or
+    `MinigridProgrammaticSpace` with `language=MINIGRID`), redrawn until it is within the search limits."""
     while True:
-        program = Program(sample_statement(rng))
+        program = Program(sample_statement(rng, language=language))
         # Only the token bound can fail; testing it first skips walking the large rejected trees twice.
         if num_tokens(program) <= MAX_TOKENS and within_search_limits(program):
             return program
 
 
 __all__ = [
-    "ACTION_PROBS",
-    "PERCEPTION_PROBS",
     "STATEMENT_PROBS",
     "choose",
     "sample_condition",

@@ -21,17 +21,18 @@ from pathlib import Path
 
 from jsonargparse import ActionConfigFile, ActionYesNo, ArgumentParser
 
-from karel.tasks import TASKS
+from karel.tasks import MINIGRID_TASKS, TASKS, make
 from leaps.module import CheckpointMismatchError
 from synthesis.llm.client import LlmError
 from synthesis.run import METHODS, Run, RunFolderError, SearchConfig
 
 LATER_METHODS: tuple[str, ...] = ()  # methods of SPEC section 4 not in this release
 HELP = {
-    "task": f"task name; one of {', '.join(TASKS)}",
+    "task": f"task name; Karel: {', '.join(TASKS)}; MiniGrid: {', '.join(MINIGRID_TASKS)}",
     "method": f"search method: {', '.join(METHODS)}",
     "seed": "search seed (the RNG of mutations and random programs; the task instances are always 0..N-1)",
-    "budget": "program evaluations (one = the mean return over the task instances)",
+    "budget": "program evaluations (one = the mean return over the task instances); default 1,000,000 on Karel "
+              "tasks, 10,000 on MiniGrid tasks",
     "instances": "task instances per evaluation",
     "k": "hc: neighbours per climb step",
     "start_k": "shc: neighbourhood size at the start of the schedule",
@@ -73,7 +74,8 @@ def _add_config_arguments(parser: ArgumentParser, skip: tuple[str, ...] = ()) ->
         if f.name == "task":
             parser.add_argument("--task", type=str, required=True, help=HELP["task"])
             continue
-        parser.add_argument(f"--{f.name.replace('_', '-')}", type=type(f.default), default=f.default, help=HELP[f.name])
+        kind = int | None if f.name == "budget" else type(f.default)
+        parser.add_argument(f"--{f.name.replace('_', '-')}", type=kind, default=f.default, help=HELP[f.name])
     parser.add_argument("--init-programs", type=str | None, default=None,
                         help="file of climb start programs, one per line (cycled), instead of random programs")  # fmt: skip
 
@@ -128,18 +130,23 @@ def build_parser() -> ArgumentParser:
 
 def _config(args, **overrides) -> SearchConfig:
     values = {f.name: getattr(args, f.name) for f in fields(SearchConfig) if f.name in args and f.name != "init_programs"}
+    values.update(overrides)
+    task = values["task"]
+    if task not in TASKS and task not in MINIGRID_TASKS:
+        raise UsageError(f"unknown task {task!r}; known tasks: {', '.join(TASKS)}; MiniGrid: {', '.join(MINIGRID_TASKS)}")
     if args.init_programs:
-        values["init_programs"] = _read_programs(args.init_programs)
-    config = SearchConfig(**{**values, **overrides})
+        values["init_programs"] = _read_programs(args.init_programs, make(task).language)
+    config = SearchConfig(**values)
     if config.method in LATER_METHODS:
         raise UsageError(f"method {config.method!r} is not available in this release; available: {', '.join(METHODS)}")
     if config.method not in METHODS:
         raise UsageError(f"unknown method {config.method!r}; available: {', '.join(METHODS)}")
-    if config.task not in TASKS:
-        raise UsageError(f"unknown task {config.task!r}; known tasks: {', '.join(TASKS)}")
     if config.budget < 1 or config.instances < 1 or config.k < 1 or config.batch < 1:
         raise UsageError("budget, instances, k and batch must be positive")
     if config.method in ("cem", "cebs"):
+        if config.task in MINIGRID_TASKS:
+            raise UsageError(f"{config.method} searches the latent space of a Karel program VAE; {config.task} is a "
+                             "MiniGrid task (use hc, shc, random or llm-gs)")  # fmt: skip
         if not Path(config.checkpoint).exists():
             raise UsageError(f"checkpoint {config.checkpoint} not found (train one with `leaps fit`)")
         if not 1 <= config.elites <= config.population or config.sigma <= 0:
@@ -151,7 +158,7 @@ def _config(args, **overrides) -> SearchConfig:
     return config
 
 
-def _read_programs(path: str) -> list[str]:
+def _read_programs(path: str, language) -> list[str]:
     """Programs of a file, one per line (blank lines and lines starting with # skipped), checked."""
     from karel.parser import ProgramSyntaxError, parse
 
@@ -163,7 +170,7 @@ def _read_programs(path: str) -> list[str]:
     for number, line in enumerate(lines, 1):
         if line.strip() and not line.lstrip().startswith("#"):
             try:
-                programs.append(str(parse(line.strip())))
+                programs.append(str(parse(line.strip(), language)))
             except ProgramSyntaxError as error:
                 raise UsageError(f"{path}:{number}: {error}") from None
     if not programs:
@@ -249,6 +256,8 @@ def cmd_revise(args) -> int:
     from synthesis.revise import METHODS as REVISION_METHODS
     from synthesis.revise import revise
 
+    if args.task in MINIGRID_TASKS:
+        raise UsageError(f"revision experiments run on Karel tasks ({args.task} is a MiniGrid task)")
     if args.task not in TASKS:
         raise UsageError(f"unknown task {args.task!r}; known tasks: {', '.join(TASKS)}")
     if args.method not in REVISION_METHODS:

@@ -19,6 +19,7 @@ import numpy as np
 
 from karel.executor import execute
 from karel.program import Program, to_text
+from karel.tasks import MiniGridTask, is_minigrid
 from karel.tasks.base import Task
 
 SOLVED = 1.0 - 1e-9  # a run stops when the best return reaches 1 within float rounding (6 x 1/6 < 1.0)
@@ -39,12 +40,13 @@ class Evaluation:
 class Evaluator:
     """Scores programs on one task with a budget; `evaluations` and `unique` are the counts so far."""
 
-    def __init__(self, task: Task, budget: int, *, instances: int = 32, device: str = "cpu",
+    def __init__(self, task: Task | MiniGridTask, budget: int, *, instances: int = 32, device: str = "cpu",
                  cache_size: int = 1_000_000):  # fmt: skip
         if budget < 1 or instances < 1:
             raise ValueError("budget and instances must be positive")
         self.task, self.budget, self.device, self.cache_size = task, budget, device, cache_size
-        self.instances = [task.instance(i) for i in range(instances)]
+        self.language = task.language
+        self.instances = range(instances) if is_minigrid(task) else [task.instance(i) for i in range(instances)]
         self.evaluations = 0
         self.unique = 0
         self.executed = 0  # programs actually run (cache misses), counted or not
@@ -60,13 +62,18 @@ class Evaluator:
         texts = [to_text(p) for p in programs]
         missing = {t: p for t, p in zip(texts, programs) if t not in self._scores}
         if missing:
-            result = execute(list(missing.values()), self.task, self.instances, device=self.device)
-            means = np.cumsum(result.returns.cpu().numpy(), axis=1)[:, -1] / len(self.instances)  # left to right
+            means = np.cumsum(self._returns(list(missing.values())), axis=1)[:, -1] / len(self.instances)  # left to right
             if len(self._scores) + len(missing) > self.cache_size:
                 self._scores.clear()  # bounded memory: start over (values are pure functions of the text)
             self._scores.update(zip(missing, means.tolist()))
             self.executed += len(missing)
         return [self._scores[t] for t in texts]
+
+    def _returns(self, programs: list[Program]) -> np.ndarray:
+        """[P, E] returns: the batched executor for Karel, a batch of environments for MiniGrid."""
+        if is_minigrid(self.task):
+            return self.task.returns(programs, len(self.instances))
+        return execute(programs, self.task, self.instances, device=self.device).returns.cpu().numpy()
 
     def count(self, programs: Sequence[Program], scores: Sequence[float]) -> list[Evaluation]:
         """Count the evaluations of `programs` (with their `scores`) in order, up to the budget."""

@@ -36,14 +36,14 @@ def llm_programs(task: Task, client: ChatClient, seed: int, count: int = 32, rou
     """`count` programs written by the model for `task` (asked with `user`, by default the task's prompt);
     the choice between a completion's Python and DSL readings uses an RNG seeded with `seed`."""
     rng = np.random.default_rng([seed, 1])
-    system, user = system_prompt(), user or user_prompt(task)
+    system, user = system_prompt(task.language), user or user_prompt(task)
     programs: list[Program] = []
     for round_number in range(1, rounds + 1):
         if len(programs) >= count:
             break
         asked = math.ceil((count - len(programs)) * OVERSAMPLING)
         for text in client.complete(system, user, asked):
-            reading = read_completion(text, rng)
+            reading = read_completion(text, rng, task.language)
             if reading.program is not None:
                 programs.append(reading.program)
             if log_path is not None:
@@ -85,8 +85,6 @@ class LlmGs(ScheduledHillClimbing):
         return {**super().state_dict(), "phase": self.phase, "starts": [str(p) for p in self.starts]}
 
     def load_state_dict(self, state: dict) -> None:
-        from karel.parser import parse
-
         super().load_state_dict(state)
         self.phase = state["phase"]
-        self.starts = [parse(p) for p in state["starts"]]
+        self.starts = [self._parse(p) for p in state["starts"]]

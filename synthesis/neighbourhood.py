@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from karel.dsl import MAX_BLOCK_LENGTH, MAX_NESTING, MAX_TOKENS
+from karel.language import KAREL, Language
 from karel.program import (
     Act,
     Cond,
@@ -138,30 +139,33 @@ def fits(site: Site, value: object, program_tokens: int) -> bool:
     )
 
 
-def fresh_statements(rng: np.random.Generator, height: int, chain: bool) -> tuple[Stmt, ...]:
+def fresh_statements(rng: np.random.Generator, height: int, chain: bool,
+                     language: Language = KAREL) -> tuple[Stmt, ...]:  # fmt: skip
     """A replacement for a Statement slot (reference `_mutate_node`): the type from the whole table (a chain
     only if `chain`), children filled at `height` plus the new node's depth, a chain with one statement
     already placed."""
     kind = choose(rng, statement_table(True, chain))
     if kind != "sequence":
-        return (sample_single_statement(rng, kind, height, SEARCH_MAX_HEIGHT, 6),)
+        return (sample_single_statement(rng, kind, height, SEARCH_MAX_HEIGHT, MAX_BLOCK_LENGTH, language),)
     first_kind = choose(rng, statement_table(height < SEARCH_MAX_HEIGHT, False))
-    first = sample_single_statement(rng, first_kind, height, SEARCH_MAX_HEIGHT, 6)
-    return (first, *sample_statement(rng, height, 1))
+    first = sample_single_statement(rng, first_kind, height, SEARCH_MAX_HEIGHT, MAX_BLOCK_LENGTH, language)
+    return (first, *sample_statement(rng, height, 1, language=language))
 
 
-def neighbours(program: Program, rng: np.random.Generator) -> Iterator[Program]:
+def neighbours(program: Program, rng: np.random.Generator, language: Language = KAREL) -> Iterator[Program]:
     """An endless stream of independent neighbours (the reference's `get_neighbors`, drawn lazily: the
-    neighbours are independent draws, so drawing them as they are needed gives the same distribution)."""
+    neighbours are independent draws, so drawing them as they are needed gives the same distribution).
+    `language` gives the leaves of fresh subtrees: Karel's, or MiniGrid's (`MinigridProgrammaticSpace`,
+    same algorithm with its own action and perception tables)."""
     candidates = sites(program)
     tokens = num_tokens(program)
     local = within_search_limits(program)  # else judge each neighbour whole (a start program over the limits)
     while True:
         site = candidates[rng.integers(len(candidates))]
         if site.slot == "stmt":
-            value: object = fresh_statements(rng, site.height, site.chain)
+            value: object = fresh_statements(rng, site.height, site.chain, language)
         elif site.slot == "bool":
-            value = sample_condition(rng, site.allow_not)
+            value = sample_condition(rng, site.allow_not, language)
         else:
             value = sample_count(rng)
         if local:
@@ -173,9 +177,9 @@ def neighbours(program: Program, rng: np.random.Generator) -> Iterator[Program]:
                 yield neighbour
 
 
-def mutate(program: Program, rng: np.random.Generator) -> Program:
+def mutate(program: Program, rng: np.random.Generator, language: Language = KAREL) -> Program:
     """One neighbour: a uniformly chosen node replaced, redrawn until within the search limits."""
-    return next(neighbours(program, rng))
+    return next(neighbours(program, rng, language))
 
 
 __all__ = ["Site", "fits", "fresh_statements", "mutate", "neighbours", "sites"]

@@ -28,11 +28,14 @@ from pathlib import Path
 import yaml
 
 from karel.parser import parse
-from karel.tasks import make
+from karel.language import KAREL
+from karel.tasks import MINIGRID_TASKS, make
 from synthesis.evaluator import Evaluation, Evaluator
 from synthesis.search import HillClimbing, RandomSearch, ScheduledHillClimbing, Search
 
 METHODS = ("hc", "shc", "random", "llm-gs", "cem", "cebs")
+KAREL_BUDGET = 1_000_000  # default program evaluations of a Karel search (the papers)
+MINIGRID_BUDGET = 10_000  # ... and of a MiniGrid search (LLM-GS)
 CHECKPOINT_SECONDS = 5.0  # at most this long between checkpoints (and at every new best)
 
 
@@ -43,7 +46,7 @@ class SearchConfig:
     task: str = "StairClimberSparse"
     method: str = "shc"
     seed: int = 0
-    budget: int = 1_000_000  # program evaluations
+    budget: int | None = None  # program evaluations; None: the task's default (see __post_init__)
     instances: int = 32  # task instances 0..instances-1 per evaluation
     k: int = 250  # hc: neighbours per step
     start_k: int = 32  # shc: schedule from start_k ...
@@ -74,6 +77,11 @@ class SearchConfig:
     restart_timeout: int = 0  # iterations without a better elite mean before a restart (0: never)
 
 
+    def __post_init__(self):
+        if self.budget is None:
+            self.budget = MINIGRID_BUDGET if self.task in MINIGRID_TASKS else KAREL_BUDGET
+
+
 class RunFolderError(RuntimeError):
     """The run folder cannot be used (another config lives there)."""
 
@@ -95,7 +103,7 @@ def write_atomic(path: Path, text: str) -> None:
 
 
 def build_search(config: SearchConfig, evaluator: Evaluator, on_improvement) -> Search:
-    starts = [parse(p) for p in config.init_programs]
+    starts = [parse(p, evaluator.language) for p in config.init_programs]
     if config.method == "hc":
         return HillClimbing(evaluator, config.seed, config.k, starts, on_improvement)
     if config.method == "shc":
@@ -105,6 +113,9 @@ def build_search(config: SearchConfig, evaluator: Evaluator, on_improvement) -> 
     if config.method == "random":
         return RandomSearch(evaluator, config.seed, config.batch, on_improvement)
     if config.method in ("cem", "cebs"):
+        if evaluator.language is not KAREL:
+            raise ValueError(f"{config.method} searches the latent space of a Karel program VAE; {config.task} is a "
+                             "MiniGrid task (use hc, shc, random or llm-gs)")  # fmt: skip
         from synthesis.latent import LatentSearch, load_decoder
 
         model = load_decoder(config.checkpoint, config.device)

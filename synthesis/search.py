@@ -57,6 +57,9 @@ class Search:
                 self.best_return, self.best_program = evaluation.score, evaluation.program
                 self.on_improvement(evaluation)
 
+    def _parse(self, text: str) -> Program:
+        return parse(text, self.evaluator.language)
+
     def state_dict(self) -> dict:
         return {
             "rng": self.rng.bit_generator.state,
@@ -69,7 +72,7 @@ class Search:
         self.rng.bit_generator.state = state["rng"]
         self.evaluator.load_state_dict(state["evaluator"])
         if state["best_program"] is not None:
-            self.best_return, self.best_program = state["best_return"], parse(state["best_program"])
+            self.best_return, self.best_program = state["best_return"], self._parse(state["best_program"])
 
 
 class HillClimbing(Search):
@@ -96,7 +99,7 @@ class HillClimbing(Search):
     def next_start(self) -> Program:
         if self.starts:
             return self.starts[self.climbs % len(self.starts)]
-        return sample_search_program(self.rng)
+        return sample_search_program(self.rng, self.evaluator.language)
 
     def step(self) -> None:
         if self.current is None:  # start a climb: its k is fixed now, then its start program is evaluated
@@ -107,7 +110,7 @@ class HillClimbing(Search):
             self._record([evaluation])
             self.current, self.current_return = start, evaluation.score
             return
-        candidates = neighbours(self.current, self.rng)
+        candidates = neighbours(self.current, self.rng, self.evaluator.language)
         accepted, evaluations = self.evaluator.first_improvement(candidates, self.climb_k, self.current_return)
         self._record(evaluations)
         if accepted is not None:
@@ -127,7 +130,7 @@ class HillClimbing(Search):
     def load_state_dict(self, state: dict) -> None:
         super().load_state_dict(state)
         self.climbs, self.climb_k = state["climbs"], state["climb_k"]
-        self.current = parse(state["current"]) if state["current"] is not None else None
+        self.current = self._parse(state["current"]) if state["current"] is not None else None
         self.current_return = state["current_return"] if self.current is not None else -math.inf
 
 
@@ -161,5 +164,6 @@ class RandomSearch(Search):
         self.batch = batch
 
     def step(self) -> None:
-        programs = [sample_search_program(self.rng) for _ in range(min(self.batch, self.evaluator.remaining))]
+        language = self.evaluator.language
+        programs = [sample_search_program(self.rng, language) for _ in range(min(self.batch, self.evaluator.remaining))]
         self._record(self.evaluator.count_until_solved(programs, self.evaluator.scores(programs)))

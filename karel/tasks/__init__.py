@@ -1,11 +1,14 @@
-"""Task registry: `make(name)` returns a task by its LLM-GS name; `TASKS` lists every registered name.
+"""Task registry: `make(name)` returns a task by its LLM-GS name.
 
+`TASKS` lists the Karel tasks, `MINIGRID_TASKS` the MiniGrid ones (`karel.minigrid`); `make` knows both.
 Sparse variants are the same task with `sparse=True` (`make("TopOffSparse") == TopOff(sparse=True)`).
-Keyword arguments override the grid size: `make("Harvester", height=10, width=10)`.
+Keyword arguments override a Karel task's grid size: `make("Harvester", height=10, width=10)`.
 """
 
 from __future__ import annotations
 
+from karel.minigrid.tasks import TASKS as MINIGRID_TASKS
+from karel.minigrid.tasks import MiniGridTask
 from karel.tasks.base import CRASH_PENALTY, Instance, Rules, Task
 from karel.tasks.clean_house import CleanHouse
 from karel.tasks.door_key import DoorKey
@@ -37,12 +40,22 @@ class UnknownTaskError(ValueError):
     pass
 
 
-def make(name: str, **params) -> Task:
+def make(name: str, **params) -> Task | MiniGridTask:
     """The task registered as `name`; unknown names raise an error listing the known ones."""
+    if name in MINIGRID_TASKS:
+        if params:
+            raise ValueError(f"{name} takes no parameters (got {', '.join(params)})")
+        return MINIGRID_TASKS[name]
     if name not in TASKS:
-        raise UnknownTaskError(f"unknown task {name!r}; known tasks: {', '.join(sorted(TASKS))}")
+        known = ", ".join(sorted(TASKS)) + "; MiniGrid: " + ", ".join(MINIGRID_TASKS)
+        raise UnknownTaskError(f"unknown task {name!r}; known tasks: {known}")
     family, sparse = TASKS[name]
     return family(sparse=sparse, **params)
 
 
-__all__ = ["CRASH_PENALTY", "TASKS", "Instance", "Rules", "Task", "UnknownTaskError", "make"]
+def is_minigrid(task: object) -> bool:
+    return isinstance(task, MiniGridTask)
+
+
+__all__ = ["CRASH_PENALTY", "MINIGRID_TASKS", "TASKS", "Instance", "MiniGridTask", "Rules", "Task", "UnknownTaskError",
+           "is_minigrid", "make"]

@@ -18,6 +18,7 @@ from typing import Any, ClassVar, Protocol
 import numpy as np
 import torch
 
+from karel.language import KAREL, Language
 from karel.world import World, Worlds
 
 CRASH_PENALTY = -1.0  # replaces the step reward when a task rule is violated (LLM-GS `BaseTask`)
@@ -91,6 +92,8 @@ class Task(ABC):
     default_size: ClassVar[tuple[int, int]]  # (H, W), border walls included
     has_sparse: ClassVar[bool] = False
     version: ClassVar[int] = 1  # bumped when rewards or instance generation change
+    language: ClassVar[Language] = KAREL
+    domain: ClassVar[str] = "karel"
 
     def __init__(self, sparse: bool = False, height: int | None = None, width: int | None = None):
         if sparse and not self.has_sparse:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from karel.language import KAREL, Language
 from karel.program import Program
 from synthesis.llm.dsl_reader import DslReadError, read_dsl
 from synthesis.llm.python_to_dsl import ConversionError, python_to_program
@@ -46,7 +47,8 @@ def python_code(text: str) -> str | None:
     return text if "def " in text and "DEF run" not in text else None
 
 
-def read_completion(text: str, rng: np.random.Generator) -> Reading:
+def read_completion(text: str, rng: np.random.Generator, language: Language = KAREL) -> Reading:
+    """The program one completion gives for `language` (Karel or MiniGrid), by the module's two paths."""
     python_program = dsl_program = None
     python_error = dsl_error = None
     code = python_code(text)
@@ -54,11 +56,11 @@ def read_completion(text: str, rng: np.random.Generator) -> Reading:
         python_error = "no Python code block"
     else:
         try:
-            python_program = python_to_program(code)
+            python_program = python_to_program(code, language)
         except ConversionError as error:
             python_error = str(error)
     try:
-        dsl_program = read_dsl(text)
+        dsl_program = read_dsl(text, language)
     except DslReadError as error:
         dsl_error = str(error)
     if python_program is not None and dsl_program is not None:

@@ -16,18 +16,22 @@ error, if any, is the reason the candidate is rejected:
 6. `IF` followed by `ELSE` after its body becomes `IFELSE`; `IFELSE` without `ELSE` becomes `IF`.
 7. `WHILE c( True c)` becomes `REPEAT R=19`, `WHILE c( False c)` becomes `REPEAT R=0` (as the reference).
 8. Stray bracket letters (`c`, `i`, `m`, `e`, `r`, `w`) are dropped; `R=n` is clamped to 0..19.
+
+MiniGrid text (`language=MINIGRID`) is read with MiniGrid's names; a parametric perception written as
+`front_object_type h( lava h)`, `front_object_type(lava)` or `front_object_type("lava")` is read as one
+perception before the rules run (its argument is checked by the parser).
 """
 
 from __future__ import annotations
 
 import re
 
-from karel.dsl import MAX_REPEAT, Action, Perception
+from karel.dsl import MAX_REPEAT
+from karel.language import KAREL, Language
 from karel.parser import ProgramSyntaxError, parse
 from karel.program import Program
 
-NAMES = [a.name for a in Action] + [p.name for p in Perception]
-PERCEPTIONS = {p.name for p in Perception} | {"True", "False", "true", "false"}
+CONSTANTS = {"True", "False", "true", "false"}
 LETTERS = set("mcwrie")
 CLOSER = {f"{x}(": f"{x})" for x in LETTERS}
 
@@ -36,31 +40,37 @@ class DslReadError(ValueError):
     """The text holds no readable DSL program; the message says why."""
 
 
-def read_dsl(text: str) -> Program:
-    """The program in `text`, repaired by the module's rules."""
-    tokens = _tokens(text)
-    tokens = _conditions(tokens)
+def read_dsl(text: str, language: Language = KAREL) -> Program:
+    """The program of `language` in `text`, repaired by the module's rules."""
+    perceptions = set(language.perceptions.__members__) | CONSTANTS
+    tokens = _tokens(text, language)
+    tokens = _conditions(tokens, lambda token: token in perceptions or ":" in token)
     tokens = _constant_loops(tokens)
     tokens = _openers(tokens)
     tokens = _closers(tokens)
     tokens = _if_else(tokens)
-    source = " ".join(tokens)
+    source = " ".join(_expand_parametric(token) for token in tokens)
     try:
-        return parse(source)
+        return parse(source, language)
     except ProgramSyntaxError as error:
         raise DslReadError(f"{error} (after repairs: {source})") from None
 
 
-def _tokens(text: str) -> list[str]:
-    """Rules 1, 2 and 8: normalised tokens from the last DEF on."""
+def _tokens(text: str, language: Language) -> list[str]:
+    """Rules 1, 2 and 8: normalised tokens from the last DEF on; a parametric perception becomes one
+    `name:argument` token."""
     start = text.rfind("DEF")
     if start < 0:
         raise DslReadError("no DEF in the text")
     text = re.sub(r"[`'\",;]", " ", text[start:])
-    text = re.sub(r"\b(" + "|".join(NAMES) + r")\s*\(\s*\)", r"\1", text)
+    if language.arguments:
+        parametric = "|".join(language.arguments)
+        text = re.sub(r"\b(" + parametric + r")\s*(?:h\s*)?\(\s*(\w+)\s*(?:h\s*)?\)", r"\1:\2", text)
+    names = [*language.actions.__members__, *language.perceptions.__members__]
+    text = re.sub(r"\b(" + "|".join(names) + r")\s*\(\s*\)", r"\1", text)
     text = re.sub(r"\bR\s*=\s*(-?\d+)", r"R=\1", text)
     text = re.sub(r"\b([mcwrie])\s+([()])", r"\1\2", text)
-    tokens = re.findall(r"[mcwrie][()]|R=-?\d+|[A-Za-z_]+|[()]", text)
+    tokens = re.findall(r"[mcwrie][()]|R=-?\d+|\w+:\w+|[A-Za-z_]+|[()]", text)
     out = []
     for token in tokens:
         if token.startswith("R="):
@@ -71,7 +81,14 @@ def _tokens(text: str) -> list[str]:
     return out
 
 
-def _conditions(tokens: list[str]) -> list[str]:
+def _expand_parametric(token: str) -> str:
+    if ":" not in token:
+        return token
+    name, argument = token.split(":")
+    return f"{name} h( {argument} h)"
+
+
+def _conditions(tokens: list[str], is_perception) -> list[str]:
     """Rule 3."""
     out: list[str] = []
     i = 0
@@ -79,16 +96,16 @@ def _conditions(tokens: list[str]) -> list[str]:
         token = tokens[i]
         out.append(token)
         nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
-        if token in ("WHILE", "IF", "IFELSE") and (nxt in PERCEPTIONS or nxt == "not"):
-            if nxt == "not" and i + 2 < len(tokens) and tokens[i + 2] in PERCEPTIONS:
+        if token in ("WHILE", "IF", "IFELSE") and (is_perception(nxt) or nxt == "not"):
+            if nxt == "not" and i + 2 < len(tokens) and is_perception(tokens[i + 2]):
                 out += ["c(", "not", "c(", tokens[i + 2], "c)", "c)"]
                 i += 3
                 continue
-            if nxt in PERCEPTIONS:
+            if is_perception(nxt):
                 out += ["c(", nxt, "c)"]
                 i += 2
                 continue
-        if token == "not" and nxt in PERCEPTIONS:
+        if token == "not" and is_perception(nxt):
             out += ["c(", nxt, "c)"]
             i += 2
             continue

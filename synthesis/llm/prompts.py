@@ -1,16 +1,19 @@
-"""Prompts for LLM-written Karel programs, in our own words with the structure of the LLM-GS prompts
-(`reference/llm_gs.md` 1.3): a system prompt (the environment, the actions, the perceptions, the limits
-of the Python the model may write, the Python-to-DSL table) and a user prompt per task (its map, the
-agent's start, the goal, the return), asking for a short Python program and then its DSL form.
+"""Prompts for LLM-written Karel and MiniGrid programs, in our own words with the structure of the LLM-GS
+prompts (`reference/llm_gs.md` 1.3 and 6.4): a system prompt (the environment, the actions, the
+perceptions, the limits of the Python the model may write, the Python-to-DSL table) and a user prompt per
+task (its map, the agent's start, the goal, the return), asking for a short Python program and then its
+DSL form.
 
-Every task description says what our task code does (`karel/tasks/*.py`), penalties included, rather
-than repeating the reference's descriptions where they differ from its code.
+Every task description says what our task code does (`karel/tasks/*.py`, `karel/minigrid/envs.py`),
+penalties included, rather than repeating the reference's descriptions where they differ from its code.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from karel.language import KAREL, Language
+from karel.minigrid.tasks import MiniGridTask
 from karel.tasks.base import Task
 
 ENVIRONMENT = """You control Karel, an agent on a rectangular grid map. Some cells are walls; the outer border \
@@ -34,14 +37,18 @@ PERCEPTIONS = """Perceptions (each returns True or False):
 - markersPresent(): the current cell holds at least one marker
 - noMarkersPresent(): the current cell holds no marker"""
 
-PYTHON_LIMITS = """Write the program as one Python function `def run():` using only: the actions and \
+
+def _python_limits(calls: str) -> str:
+    return f"""Write the program as one Python function `def run():` using only: the actions and \
 perceptions above, `while`, `if`, `if ... else`, `for _ in range(n)` with a constant n from 0 to 19, and \
 `not`. Do not define other functions, call anything else, use variables, `elif`, `and`, `or`, `==`, `!=`, \
-`True`, `False`, `break`, `continue` or `return`. A program stops after 10,000 actions and perceptions, \
+`True`, `False`, `break`, `continue` or `return`. A program stops after {calls} actions and perceptions, \
 and a `while` loop that comes back to a situation it has already seen ends the program."""
 
-PYTHON_TO_DSL = """Then convert the Python program into the Karel DSL with these rules:
-| Python | Karel DSL |
+
+def _python_to_dsl(dsl: str, words: str, example: str) -> str:
+    return f"""Then convert the Python program into the {dsl} with these rules:
+| Python | {dsl} |
 |---|---|
 | def run(): s | DEF run m( s m) |
 | while b: s | WHILE c( b c) w( s w) |
@@ -49,12 +56,20 @@ PYTHON_TO_DSL = """Then convert the Python program into the Karel DSL with these
 | if b: s else: t | IFELSE c( b c) i( s i) ELSE e( t e) |
 | for _ in range(n): s | REPEAT R=n r( s r) |
 | not b | not c( b c) |
-| frontIsClear(), leftIsClear(), rightIsClear(), markersPresent(), noMarkersPresent() | frontIsClear, \
+{words}
+Tokens are separated by single spaces, for example:
+{example}"""
+
+
+PYTHON_LIMITS = _python_limits("10,000")
+PYTHON_TO_DSL = _python_to_dsl(
+    "Karel DSL",
+    """| frontIsClear(), leftIsClear(), rightIsClear(), markersPresent(), noMarkersPresent() | frontIsClear, \
 leftIsClear, rightIsClear, markersPresent, noMarkersPresent |
 | move(), turnLeft(), turnRight(), pickMarker(), putMarker() | move, turnLeft, turnRight, pickMarker, \
-putMarker |
-Tokens are separated by single spaces, for example:
-DEF run m( WHILE c( frontIsClear c) w( move w) turnLeft m)"""
+putMarker |""",
+    "DEF run m( WHILE c( frontIsClear c) w( move w) turnLeft m)",
+)
 
 
 @dataclass(frozen=True)
@@ -170,8 +185,73 @@ DESCRIPTIONS: dict[str, TaskDescription] = {
 }
 
 
-def system_prompt() -> str:
-    return f"{ENVIRONMENT}\n\n{ACTIONS}\n\n{PERCEPTIONS}\n\n{PYTHON_LIMITS}\n\n{PYTHON_TO_DSL}"
+MINIGRID_ENVIRONMENT = """You control an agent on a MiniGrid map: a rectangular grid whose outer border is \
+wall. The agent stands on one cell and faces east, south, west or north. Cells can hold walls, lava, doors, \
+balls, boxes or the goal square; objects have colours (red, green, blue, purple, yellow or grey). Walls, \
+closed doors, balls and boxes block the agent; lava, the goal and open doors can be walked onto, and \
+stepping on lava or the goal ends the episode. The agent can carry one object. Your job is to write a \
+program, built only from the actions and perceptions below, that solves the task described by the user. \
+The program is run on many random variants of the task's map, so it must not depend on one layout."""
+
+MINIGRID_ACTIONS = """Actions (each is one step):
+- forward(): go one cell forward; nothing happens if a wall, a closed door or an object is in front
+- left(): turn 90 degrees to the left
+- right(): turn 90 degrees to the right
+- pickup(): pick up the object in front (only if not carrying one already)
+- drop(): put the carried object on the cell in front (only if that cell is empty)
+- toggle(): open or close the door in front (a box in front is opened, which removes it)"""
+
+MINIGRID_PERCEPTIONS = """Perceptions (each returns True or False):
+- front_is_clear(): the cell in front can be walked onto (empty, lava, the goal or an open door)
+- front_object_type(type): the object in front is of this type: "lava", "door", "ball", "box" (also \
+"wall", "goal", "key", "floor")
+- front_object_color(color): the object in front has this colour: "red", "blue" (also "green", "purple", \
+"yellow", "grey"); lava is red, walls are grey
+- is_carrying_object(): the agent carries an object"""
+
+MINIGRID_PYTHON_LIMITS = _python_limits("1,000")
+MINIGRID_PYTHON_TO_DSL = _python_to_dsl(
+    "MiniGrid DSL",
+    """| front_is_clear(), is_carrying_object() | front_is_clear, is_carrying_object |
+| front_object_type("lava"), front_object_color("red") | front_object_type h( lava h), front_object_color h( red h) |
+| forward(), left(), right(), pickup(), drop(), toggle() | forward, left, right, pickup, drop, toggle |""",
+    "DEF run m( WHILE c( not c( front_object_type h( lava h) c) c) w( forward w) right m)",
+)
+
+MINIGRID_DESCRIPTIONS: dict[str, TaskDescription] = {
+    "LavaGap": TaskDescription(
+        map="6 x 6 with border walls (4 x 4 inside). A vertical strip of lava fills column 2 or 3 from the top row "
+        "to the bottom row inside, except for one gap cell; the goal square is in the bottom-right corner.",
+        start="In the top-left corner, facing east.",
+        goal="Reach the goal square through the gap without stepping on lava.",
+        dense_return="1 for reaching the goal; stepping on lava gives -1. Either ends the episode.",
+    ),
+    "PutNear": TaskDescription(
+        map="6 x 6 with border walls (4 x 4 inside). One ball and one box, each of a random colour, at random "
+        "cells that are not next to each other.",
+        start="On a random free cell, facing a random direction.",
+        goal="Pick up the ball and drop it on a cell next to the box (any of the 8 cells around it).",
+        dense_return="Picking up the ball the first time earns 0.5; dropping it next to the box earns 0.5. Any "
+        "drop of a carried object ends the episode; picking up the box gives -1 and ends it.",
+    ),
+    "RedBlueDoor": TaskDescription(
+        map="12 x 6 with border walls, split by walls in columns 3 and 8 into a small left room, a 4 x 4 middle "
+        "room and a small right room. A red door at a random row of the left wall of the middle room, a blue "
+        "door at a random row of its right wall; both closed.",
+        start="On a random cell of the middle room, facing a random direction.",
+        goal="Open the red door, then open the blue door.",
+        dense_return="Opening the red door the first time earns 0.5; then opening the blue door earns 0.5 and ends "
+        "the episode. Opening the blue door before the red one gives -1 and ends it.",
+    ),
+}
+
+
+def system_prompt(language: Language = KAREL) -> str:
+    """The system prompt for programs of `language` (Karel or MiniGrid)."""
+    if language is KAREL:
+        return f"{ENVIRONMENT}\n\n{ACTIONS}\n\n{PERCEPTIONS}\n\n{PYTHON_LIMITS}\n\n{PYTHON_TO_DSL}"
+    return (f"{MINIGRID_ENVIRONMENT}\n\n{MINIGRID_ACTIONS}\n\n{MINIGRID_PERCEPTIONS}\n\n{MINIGRID_PYTHON_LIMITS}\n\n"
+            f"{MINIGRID_PYTHON_TO_DSL}")  # fmt: skip
 
 
 REQUEST = (
@@ -180,9 +260,18 @@ REQUEST = (
 )
 
 
-def task_description(task: Task) -> str:
+def request(language: Language = KAREL) -> str:
+    """The two-step request closing a user prompt."""
+    return REQUEST if language is KAREL else REQUEST.replace("Karel DSL", "MiniGrid DSL")
+
+
+def _domain(task: Task | MiniGridTask) -> str:
+    return "Karel" if task.language is KAREL else "MiniGrid"
+
+
+def task_description(task: Task | MiniGridTask) -> str:
     """Task name, map, start, goal and return, one labelled line each."""
-    d = DESCRIPTIONS[task.family]
+    d = (DESCRIPTIONS if task.language is KAREL else MINIGRID_DESCRIPTIONS)[task.family]
     returns = d.sparse_return if task.sparse and d.sparse_return else d.dense_return
     return (
         f"Task: {task.name.upper()}\n"
@@ -193,6 +282,6 @@ def task_description(task: Task) -> str:
     )
 
 
-def user_prompt(task: Task) -> str:
+def user_prompt(task: Task | MiniGridTask) -> str:
     """The task's description and the two-step request (Python first, then its DSL conversion)."""
-    return f"Write a Karel program for this task.\n\n{task_description(task)}\n\n{REQUEST}"
+    return f"Write a {_domain(task)} program for this task.\n\n{task_description(task)}\n\n{request(task.language)}"

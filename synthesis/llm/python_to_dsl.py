@@ -13,6 +13,7 @@ Mappings (the LLM-GS table, `reference/llm_gs.md` 1.3, plus what a real parser m
 | `for _ in range(n)`, `range(a, b)`, `range(a, b, k)` | `REPEAT R=len(range(...)) r( s r)`, clamped to 0..19 |
 | `not b`, `not not b` | `not c( b c)`, `b` |
 | `frontIsClear()`, ... | `frontIsClear`, ... |
+| MiniGrid: `forward()`, ...; `front_object_type("lava")` (or `(lava)`) | `forward`, ...; `front_object_type h( lava h)` |
 
 Comments, blank lines, docstrings, `pass` and tabs are accepted; a block left empty, an unknown call,
 `and`/`or`, comparisons, variables, `break`/`return` and other statements are rejected with a
@@ -23,19 +24,17 @@ from __future__ import annotations
 
 import ast
 
-from karel.dsl import MAX_REPEAT, Action, Perception
+from karel.dsl import MAX_REPEAT
+from karel.language import KAREL, Language
 from karel.program import Act, Cond, Feature, If, IfElse, Not, Program, Repeat, Stmt, While
-
-ACTIONS = {a.name: a for a in Action}
-PERCEPTIONS = {p.name: p for p in Perception}
 
 
 class ConversionError(ValueError):
     """The Python text cannot be turned into a DSL program; the message says why and where."""
 
 
-def python_to_program(source: str) -> Program:
-    """Convert Python-like Karel code to a program (see the module table)."""
+def python_to_program(source: str, language: Language = KAREL) -> Program:
+    """Convert Python-like code of `language` (Karel or MiniGrid) to a program (see the module table)."""
     try:
         module = ast.parse(source.expandtabs(4))
     except SyntaxError as error:
@@ -48,57 +47,66 @@ def python_to_program(source: str) -> Program:
         raise ConversionError(f"several functions and none named run: {', '.join(f.name for f in functions)}")
     else:
         body = module.body
-    return Program(_block(body, "the program"))
+    return Program(_block(body, "the program", language))
 
 
-def _block(statements: list[ast.stmt], where: str) -> tuple[Stmt, ...]:
+def _block(statements: list[ast.stmt], where: str, language: Language) -> tuple[Stmt, ...]:
     converted: list[Stmt] = []
     for node in statements:
-        converted.extend(_statement(node))
+        converted.extend(_statement(node, language))
     if not converted:
         raise ConversionError(f"{where} is empty (DSL blocks need at least one statement)")
     return tuple(converted)
 
 
-def _statement(node: ast.stmt) -> list[Stmt]:
+def _statement(node: ast.stmt, language: Language) -> list[Stmt]:
     line = f"line {node.lineno}"
     if isinstance(node, ast.Pass) or (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)):
         return []  # `pass` and docstrings
     if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
-        name = _call_name(node.value, line)
-        if name not in ACTIONS:
-            raise ConversionError(f"{line}: {name}() is not an action ({', '.join(ACTIONS)})")
-        return [Act(ACTIONS[name])]
+        name, _ = _call(node.value, line, language)
+        action = language.action(name)
+        if action is None:
+            raise ConversionError(f"{line}: {name}() is not an action ({', '.join(language.actions.__members__)})")
+        return [Act(action)]
     if isinstance(node, ast.While):
         if node.orelse:
             raise ConversionError(f"{line}: while ... else is not in the DSL")
         if isinstance(node.test, ast.Constant):
             count = MAX_REPEAT if node.test.value else 0
-            return [Repeat(count, _block(node.body, f"the while loop at {line}"))]
-        return [While(_condition(node.test, line), _block(node.body, f"the while loop at {line}"))]
+            return [Repeat(count, _block(node.body, f"the while loop at {line}", language))]
+        return [While(_condition(node.test, line, language), _block(node.body, f"the while loop at {line}", language))]
     if isinstance(node, ast.If):
-        cond = _condition(node.test, line)
-        then = _block(node.body, f"the if at {line}")
+        cond = _condition(node.test, line, language)
+        then = _block(node.body, f"the if at {line}", language)
         if not node.orelse:
             return [If(cond, then)]
-        return [IfElse(cond, then, _block(node.orelse, f"the else of the if at {line}"))]
+        return [IfElse(cond, then, _block(node.orelse, f"the else of the if at {line}", language))]
     if isinstance(node, ast.For):
-        return [Repeat(_range_count(node.iter, line), _block(node.body, f"the for loop at {line}"))]
+        return [Repeat(_range_count(node.iter, line), _block(node.body, f"the for loop at {line}", language))]
     kind = type(node).__name__.lower()
     raise ConversionError(f"{line}: {kind} statements are not in the DSL")
 
 
-def _call_name(call: ast.Call, line: str) -> str:
+def _call(call: ast.Call, line: str, language: Language) -> tuple[str, str | None]:
+    """The called name and, for a parametric perception, its one argument (a string or a bare name)."""
     func = call.func
     name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
     if name is None:
         raise ConversionError(f"{line}: only plain calls like move() are allowed")
-    if call.args or call.keywords:
-        raise ConversionError(f"{line}: {name}() takes no arguments")
-    return name
+    if name not in language.arguments:
+        if call.args or call.keywords:
+            raise ConversionError(f"{line}: {name}() takes no arguments")
+        return name, None
+    arg = call.args[0] if len(call.args) == 1 and not call.keywords else None
+    if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+        return name, arg.value
+    if isinstance(arg, ast.Name):
+        return name, arg.id
+    raise ConversionError(f'{line}: {name}() takes one argument, a name such as "{language.arguments[name][0]}"')
 
 
-def _condition(node: ast.expr, line: str) -> Cond:
+def _condition(node: ast.expr, line: str, language: Language) -> Cond:
     negations = 0
     while isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
         negations += 1
@@ -106,10 +114,15 @@ def _condition(node: ast.expr, line: str) -> Cond:
     if not isinstance(node, ast.Call):
         what = "and/or" if isinstance(node, ast.BoolOp) else type(node).__name__.lower()
         raise ConversionError(f"{line}: conditions must be a perception call, optionally negated (found {what})")
-    name = _call_name(node, line)
-    if name not in PERCEPTIONS:
-        raise ConversionError(f"{line}: {name}() is not a perception ({', '.join(PERCEPTIONS)})")
-    feature = Feature(PERCEPTIONS[name])
+    name, argument = _call(node, line, language)
+    perception = language.perception(name)
+    if perception is None:
+        known = ", ".join(language.perceptions.__members__)
+        raise ConversionError(f"{line}: {name}() is not a perception ({known})")
+    accepted = language.arguments.get(name)
+    if accepted is not None and argument not in accepted:
+        raise ConversionError(f"{line}: {name}() needs one of {', '.join(accepted)} (got {argument!r})")
+    feature = Feature(perception, argument)
     return Not(feature) if negations % 2 else feature
 
 

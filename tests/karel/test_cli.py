@@ -73,12 +73,34 @@ def test_stdin_batch_all_good_exits_0():
 
 
 def test_tasks_lists_every_registered_task(capsys):
-    from karel.tasks import TASKS
+    from karel.tasks import MINIGRID_TASKS, TASKS
 
     assert main(["tasks", "--json"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert [r["task"] for r in rows] == list(TASKS)
+    assert [r["task"] for r in rows] == [*TASKS, *MINIGRID_TASKS]
     assert all(r["description"] for r in rows)
+    assert [(r["domain"], r["height"], r["width"]) for r in rows[-3:]] == [("minigrid", 6, 6), ("minigrid", 6, 6),
+                                                                           ("minigrid", 6, 12)]  # fmt: skip
+
+
+LAVAGAP = "DEF run m( REPEAT R=19 r( IFELSE c( front_object_type h( lava h) c) i( right forward left i) ELSE e( forward e) r) m)"
+
+
+def test_eval_and_render_minigrid_programs(capsys, tmp_path):
+    assert main(["eval", "--task", "LavaGap", "--program", LAVAGAP, "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert (result["mean"], result["engine"], len(result["returns"])) == (0.3125, "minigrid", 32)
+    assert main(["eval", "--task", "LavaGap", "--program", LAVAGAP, "--device", "cuda"]) == 2
+    assert "MiniGrid task" in capsys.readouterr().err
+    assert main(["eval", "--task", "LavaGap", "--program", STAIRS]) == 2  # Karel words
+    assert "bad program: token 5" in capsys.readouterr().err
+    out = tmp_path / "lavagap.gif"
+    assert main(["render", "--task", "LavaGap", "--program", LAVAGAP, "--instance", "4", "--out", str(out)]) == 0
+    assert "return 1 (terminated)" in capsys.readouterr().out
+    from PIL import Image
+
+    with Image.open(out) as gif:
+        assert gif.n_frames > 5 and gif.size[0] == 6 * 32
 
 
 def test_help_mentions_every_command():
