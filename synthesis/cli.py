@@ -26,6 +26,7 @@ from leaps.module import CheckpointMismatchError
 from synthesis.llm.client import LlmError
 from synthesis.run import METHODS, Run, RunFolderError, SearchConfig
 
+DEFAULT_SWEEP_TASKS = "StairClimberSparse,MazeSparse,FourCorners,TopOff,Harvester,CleanHouse"
 LATER_METHODS: tuple[str, ...] = ()  # methods of SPEC section 4 not in this release
 HELP = {
     "task": f"task name; Karel: {', '.join(TASKS)}; MiniGrid: {', '.join(MINIGRID_TASKS)}",
@@ -95,9 +96,12 @@ def build_parser() -> ArgumentParser:
 
     sweep = ArgumentParser(description="Run tasks x methods x seeds, skipping finished runs and resuming others.")
     sweep.add_argument("--config", action=ActionConfigFile, help="YAML file of settings shared by every run")
-    sweep.add_argument("--tasks", type=str, default="StairClimberSparse,MazeSparse,FourCorners,TopOff,Harvester,CleanHouse",
-                       help="comma-separated task names")  # fmt: skip
-    sweep.add_argument("--methods", type=str, default="hc,shc", help="comma-separated methods")
+    sweep.add_argument("--tasks", type=str | None, default=None,
+                       help=f"comma-separated task names (default: the config file's task, else {DEFAULT_SWEEP_TASKS})")
+    sweep.add_argument("--methods", type=str | None, default=None,
+                       help="comma-separated methods (default: the config file's method, else hc,shc)")
+    sweep.add_argument("--task", type=str | None, default=None, help="a search config file's task (--tasks wins)")
+    sweep.add_argument("--method", type=str | None, default=None, help="a search config file's method (--methods wins)")
     sweep.add_argument("--seeds", type=str, default="0-4", help='seeds: "0-4" or "0,2,5"')
     _add_config_arguments(sweep, skip=("task", "method", "seed"))
     sweep.add_argument("--out", type=str, default="runs", help="folder of run folders (default runs/)")
@@ -215,8 +219,8 @@ def cmd_sweep(args) -> int:
     from concurrent.futures import ProcessPoolExecutor, as_completed
     from multiprocessing import get_context
 
-    tasks = [t for t in args.tasks.split(",") if t]
-    methods = [m for m in args.methods.split(",") if m]
+    tasks = [t for t in (args.tasks or args.task or DEFAULT_SWEEP_TASKS).split(",") if t]
+    methods = [m for m in (args.methods or args.method or "hc,shc").split(",") if m]
     configs = [_config(args, task=t, method=m, seed=s) for t in tasks for m in methods for s in _seeds(args.seeds)]
     pending = [c for c in configs if not _finished(c, args.out)]
     print(f"sweep: {len(configs)} runs, {len(configs) - len(pending)} already finished", file=sys.stderr)

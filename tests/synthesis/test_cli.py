@@ -70,6 +70,17 @@ def test_report_of_an_empty_folder_is_a_usage_error(tmp_path, capsys):
     assert "no finished runs" in capsys.readouterr().err
 
 
+def test_sweep_takes_the_task_and_method_of_a_search_config_file(tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text("method: random\ntask: LavaGap\nbatch: 8\n")
+    done = subprocess.run([sys.executable, "-m", "synthesis", "sweep", "--config", str(config), "--seeds", "0",
+                           "--budget", "16", "--instances", "4", "--out", str(tmp_path / "runs"), "--jobs", "1"],
+                          capture_output=True, text=True, timeout=600, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    [line] = [json.loads(line) for line in done.stdout.splitlines()]
+    assert (line["task"], line["method"], line["evaluations"]) == ("LavaGap", "random", 16)
+
+
 def test_interrupted_sweep_resumes_to_the_same_results(tmp_path, monkeypatch):
     from synthesis.run import Run, SearchConfig
     from synthesis.search import HillClimbing
