@@ -61,15 +61,12 @@ class _Episode:
         self.seen: dict[tuple[int, ...], set] = {}  # WHILE position -> states seen
         self.grid_key: bytes | None = None  # the grid's encoding, recomputed after grid-editing actions
 
-    def call(self) -> None:
-        self.calls += 1
-
     def budget_check(self) -> None:
         if self.calls >= self.max_calls:
             raise _EpisodeOver("budget")
 
     def act(self, action: Action) -> None:
-        self.call()
+        self.calls += 1
         self.actions += 1
         _, reward, terminated, _, _ = self.env.step(action)
         self.ret += float(reward)
@@ -84,7 +81,7 @@ class _Episode:
     def test(self, cond: Cond) -> bool:
         if isinstance(cond, Not):
             return not self.test(cond.cond)
-        self.call()
+        self.calls += 1
         value = self.perceive(cond)
         self.budget_check()
         return value

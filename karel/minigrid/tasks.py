@@ -18,9 +18,6 @@ from karel.minigrid.interpreter import evaluate
 from karel.minigrid.language import MINIGRID
 from karel.program import Program
 
-DEFAULT_BUDGET = 10_000  # program evaluations of a search on a MiniGrid task (LLM-GS)
-
-
 @dataclass(frozen=True, eq=False)
 class MiniGridTask:
     name: str
@@ -29,12 +26,11 @@ class MiniGridTask:
 
     language = MINIGRID
     domain = "minigrid"
+    sparse = False  # no sparse variants (the attribute Karel tasks have)
 
     @property
     def family(self) -> str:
         return self.name
-
-    sparse = False
 
     @property
     def grid_size(self) -> tuple[int, int]:
@@ -65,4 +61,4 @@ TASKS: dict[str, MiniGridTask] = {
     )
 }
 
-__all__ = ["DEFAULT_BUDGET", "TASKS", "MiniGridTask"]
+__all__ = ["TASKS", "MiniGridTask"]
