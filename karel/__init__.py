@@ -1,4 +1,5 @@
-"""The Karel domain: worlds, the DSL, the reference interpreter and the benchmark tasks.
+"""The Karel domain: worlds, the DSL, the reference interpreter and the benchmark tasks; `karel.minigrid`
+holds the MiniGrid domain, whose tasks `make` returns too (`make("LavaGap")`).
 
 Shape letters used across the project (tensor shapes are written `[N, H, W]` etc. in docstrings):
 `P` programs, `E` episodes (task instances) per program, `N = P*E` flat batch of worlds, `H`, `W` grid
