@@ -22,11 +22,11 @@ from dataclasses import dataclass
 
 import torch
 
-from karel.dsl import PAD_ID, TOKEN_ID, VOCAB_SIZE
+from karel.dsl import MAX_REPEAT, PAD_ID, TOKEN_ID, VOCAB_SIZE, Action, Perception
 
-ACTIONS = ["move", "turnRight", "turnLeft", "pickMarker", "putMarker"]
-PERCEPTIONS = ["frontIsClear", "leftIsClear", "rightIsClear", "markersPresent", "noMarkersPresent"]
-COUNTS = [f"R={n}" for n in range(20)]
+ACTIONS = [a.name for a in Action]
+PERCEPTIONS = [p.name for p in Perception]
+COUNTS = [f"R={n}" for n in range(MAX_REPEAT + 1)]
 
 # Frames (open brackets) and what closing them costs once their body holds a statement.
 FRAMES = {"m": ("m)", 1), "w": ("w)", 1), "r": ("r)", 1), "if": ("i)", 1), "ifelse": ("i)", 5), "e": ("e)", 1)}

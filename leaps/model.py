@@ -131,33 +131,26 @@ class ProgramVAE(nn.Module):
         logits = self.head(torch.cat([out, embedded, zs], dim=2))
         return logits.masked_fill(~self.masks_for(inputs), NEG)
 
-    def decode(self, z: torch.Tensor, sample: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Free-running decoding from z [B, Z]: tokens [B, L+1] (DEF first, PAD after the end), the
-        log-probability [B] and mean entropy [B] of the chosen tokens (over the real ones)."""
+    def decode(self, z: torch.Tensor, sample: bool = False) -> torch.Tensor:
+        """Free-running decoding from z [B, Z], greedy or sampled: tokens [B, L+1] (DEF first, PAD after the
+        end). Decoding stops once every program has ended (the grammar allows only PAD after the end)."""
         grammar = self._grammar(z.device)
         b = len(z)
         token = torch.full((b,), DEF_ID, dtype=torch.long, device=z.device)
         g = grammar.step(grammar.initial(b), token)
         hidden = z[None].contiguous()
-        tokens, log_probs, entropies, live = [token], [], [], []
-        alive = torch.ones(b, dtype=torch.bool, device=z.device)
-        for _ in range(self.max_length):
+        tokens = torch.full((b, self.max_length + 1), PAD_ID, dtype=torch.long, device=z.device)
+        tokens[:, 0] = token
+        for t in range(1, self.max_length + 1):
             embedded = self.decoder_embedding(token)
-            x = torch.cat([embedded, z], dim=1)[:, None]
-            out, hidden = self.decoder(x, hidden)
+            out, hidden = self.decoder(torch.cat([embedded, z], dim=1)[:, None], hidden)
             logits = self.head(torch.cat([out[:, 0], embedded, z], dim=1)).masked_fill(~grammar.mask(g), NEG)
-            dist = torch.distributions.Categorical(logits=logits)
-            token = dist.sample() if sample else logits.argmax(dim=1)
-            log_probs.append(dist.log_prob(token))
-            entropies.append(dist.entropy())
-            live.append(alive)
-            alive = alive & (token != PAD_ID)
-            tokens.append(token)
+            token = torch.distributions.Categorical(logits=logits).sample() if sample else logits.argmax(dim=1)
+            tokens[:, t] = token
+            if bool((token == PAD_ID).all()):
+                break
             g = grammar.step(g, token)
-        live_mask = torch.stack(live, 1).float()  # steps up to and including the first PAD
-        log_prob = (torch.stack(log_probs, 1) * live_mask).sum(1)
-        entropy = (torch.stack(entropies, 1) * live_mask).sum(1) / live_mask.sum(1)
-        return torch.stack(tokens, 1), log_prob, entropy
+        return tokens
 
     def log_prob_of(self, z: torch.Tensor, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Log-probability [B] and mean entropy [B] of decoding `tokens` [B, L+1] from z (teacher forced)."""

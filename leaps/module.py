@@ -94,7 +94,7 @@ class LeapsModule(pl.LightningModule):
     @torch.no_grad()
     def _greedy_metrics(self, z: torch.Tensor, batch: dict) -> dict:
         hp = self.hparams
-        tokens, _, _ = self.model.decode(z)
+        tokens = self.model.decode(z)
         targets = batch["program"][:, 1 : hp.max_length + 1]
         predicted = tokens[:, 1:]
         target_live = active_until_stop(targets, PAD_ID)
@@ -120,11 +120,11 @@ class LeapsModule(pl.LightningModule):
         mu, log_sigma = self.model.encode(program, mask)
         z = self.model.sample(mu, log_sigma)
         with torch.no_grad():
-            tokens, _, _ = self.model.decode(z.detach(), sample=True)
+            tokens = self.model.decode(z.detach(), sample=True)
         log_prob, entropy = self.model.log_prob_of(z, tokens)  # the z that produced the sample
         b, k = len(tokens), hp.behaviour_worlds
-        ground = [parse_ids([t for t in row if t != PAD_ID]) for row in program.tolist()]
-        sampled = [parse_ids([t for t in row if t != PAD_ID]) for row in tokens.tolist()]
+        ground = [parse_ids(row) for row in program.tolist()]  # reading stops at the first PAD
+        sampled = [parse_ids(row) for row in tokens.tolist()]
         worlds = random_worlds(self.rng, b * k, DatasetConfig(wall_prob=hp.behaviour_wall_prob))
         owner = np.repeat(np.arange(b), k)
         steps = 100

@@ -25,7 +25,6 @@ import math
 import numpy as np
 import torch
 
-from karel.dsl import PAD_ID
 from karel.parser import parse_ids
 from karel.program import Program
 from synthesis.evaluator import Evaluator
@@ -77,8 +76,8 @@ class LatentSearch(Search):
     def decode(self, latents: np.ndarray) -> list[Program]:
         device = next(self.model.parameters()).device
         with torch.no_grad():
-            tokens, _, _ = self.model.decode(torch.as_tensor(latents, dtype=torch.float32, device=device))
-        return [parse_ids([t for t in row if t != PAD_ID]) for row in tokens.tolist()]
+            tokens = self.model.decode(torch.as_tensor(latents, dtype=torch.float32, device=device))
+        return [parse_ids(row) for row in tokens.tolist()]  # reading stops at the first PAD
 
     def step(self) -> None:
         programs = self.decode(self.population)
