@@ -160,11 +160,12 @@ def _render_minigrid(task: MiniGridTask, program: Program, args: argparse.Namesp
     from karel.render import caption_frame, save_frames
 
     frames: list[Image.Image] = []
-    total = [0.0]
+    total = 0.0
 
     def record(env, action, reward) -> None:
-        total[0] += reward
-        text = "start" if action is None else f"{action.name}  reward {reward:+.3g}  return {total[0]:.3g}"
+        nonlocal total
+        total += reward
+        text = "start" if action is None else f"{action.name}  reward {reward:+.3g}  return {total:.3g}"
         frames.append(caption_frame(Image.fromarray(env.render()), text))
 
     episode = run_episode(program, task.make_env(render_mode="rgb_array", tile_size=32), args.instance,

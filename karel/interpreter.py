@@ -132,13 +132,12 @@ class _Runner:
         elif isinstance(stmt, While):
             seen = self.loop_history.setdefault(position, set())
             while self.test(stmt.cond):
-                self.position = position  # for the next test, after the body moved it
                 key = self.world.loop_key()
                 if key in seen:
                     raise _EpisodeOver(Termination.LOOP)
                 seen.add(key)
                 self.block(stmt.body, (*position, 0))
-                self.position = position
+                self.position = position  # for the next test, after the body moved it
         elif isinstance(stmt, Repeat):
             for _ in range(stmt.count):
                 self.block(stmt.body, (*position, 0))

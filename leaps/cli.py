@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import sys
 
-from pytorch_lightning.cli import LightningCLI
+from pytorch_lightning.cli import LightningCLI, SaveConfigCallback
 
 from leaps.datamodule import DatasetError, ProgramDataModule
 from leaps.module import CheckpointMismatchError, LeapsModule
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    fit = bool(args) and args[0] == "fit"  # the config is saved beside a training run's logs only
     try:
-        LightningCLI(LeapsModule, ProgramDataModule, args=argv, save_config_kwargs={"overwrite": True},
-                     auto_configure_optimizers=False)  # fmt: skip
+        LightningCLI(LeapsModule, ProgramDataModule, args=argv, save_config_callback=SaveConfigCallback if fit else None,
+                     save_config_kwargs={"overwrite": True}, auto_configure_optimizers=False)  # fmt: skip
     except (DatasetError, CheckpointMismatchError) as error:
         print(f"leaps: error: {error}", file=sys.stderr)
         return 2

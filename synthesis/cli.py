@@ -21,13 +21,13 @@ from pathlib import Path
 
 from jsonargparse import ActionConfigFile, ActionYesNo, ArgumentParser
 
-from karel.tasks import MINIGRID_TASKS, TASKS, make
+from karel.language import Language
+from karel.tasks import MINIGRID_TASKS, TASKS, UnknownTaskError, is_minigrid, make
 from leaps.module import CheckpointMismatchError
 from synthesis.llm.client import LlmError
 from synthesis.run import METHODS, Run, RunFolderError, SearchConfig
 
 DEFAULT_SWEEP_TASKS = "StairClimberSparse,MazeSparse,FourCorners,TopOff,Harvester,CleanHouse"
-LATER_METHODS: tuple[str, ...] = ()  # methods of SPEC section 4 not in this release
 HELP = {
     "task": f"task name; Karel: {', '.join(TASKS)}; MiniGrid: {', '.join(MINIGRID_TASKS)}",
     "method": f"search method: {', '.join(METHODS)}",
@@ -135,22 +135,18 @@ def build_parser() -> ArgumentParser:
 def _config(args, **overrides) -> SearchConfig:
     values = {f.name: getattr(args, f.name) for f in fields(SearchConfig) if f.name in args and f.name != "init_programs"}
     values.update(overrides)
-    task = values["task"]
-    if task not in TASKS and task not in MINIGRID_TASKS:
-        raise UsageError(f"unknown task {task!r}; known tasks: {', '.join(TASKS)}; MiniGrid: {', '.join(MINIGRID_TASKS)}")
+    task = _task(values["task"])
     if args.init_programs:
-        values["init_programs"] = _read_programs(args.init_programs, make(task).language)
-    config = SearchConfig(**values)
-    if config.method in LATER_METHODS:
-        raise UsageError(f"method {config.method!r} is not available in this release; available: {', '.join(METHODS)}")
+        values["init_programs"] = _read_programs(args.init_programs, task.language)
+    try:
+        config = SearchConfig(**values)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
     if config.method not in METHODS:
         raise UsageError(f"unknown method {config.method!r}; available: {', '.join(METHODS)}")
     if config.budget < 1 or config.instances < 1 or config.k < 1 or config.batch < 1:
         raise UsageError("budget, instances, k and batch must be positive")
     if config.method in ("cem", "cebs"):
-        if config.task in MINIGRID_TASKS:
-            raise UsageError(f"{config.method} searches the latent space of a Karel program VAE; {config.task} is a "
-                             "MiniGrid task (use hc, shc, random or llm-gs)")  # fmt: skip
         if not Path(config.checkpoint).exists():
             raise UsageError(f"checkpoint {config.checkpoint} not found (train one with `leaps fit`)")
         if not 1 <= config.elites <= config.population or config.sigma <= 0:
@@ -162,7 +158,15 @@ def _config(args, **overrides) -> SearchConfig:
     return config
 
 
-def _read_programs(path: str, language) -> list[str]:
+def _task(name: str):
+    """The task named `name`; an unknown name is a usage error listing the known ones."""
+    try:
+        return make(name)
+    except UnknownTaskError as error:
+        raise UsageError(str(error)) from None
+
+
+def _read_programs(path: str, language: Language) -> list[str]:
     """Programs of a file, one per line (blank lines and lines starting with # skipped), checked."""
     from karel.parser import ProgramSyntaxError, parse
 
@@ -260,10 +264,8 @@ def cmd_revise(args) -> int:
     from synthesis.revise import METHODS as REVISION_METHODS
     from synthesis.revise import revise
 
-    if args.task in MINIGRID_TASKS:
+    if is_minigrid(_task(args.task)):
         raise UsageError(f"revision experiments run on Karel tasks ({args.task} is a MiniGrid task)")
-    if args.task not in TASKS:
-        raise UsageError(f"unknown task {args.task!r}; known tasks: {', '.join(TASKS)}")
     if args.method not in REVISION_METHODS:
         raise UsageError(f"unknown revision method {args.method!r}; known: {', '.join(REVISION_METHODS)}")
     if args.rounds < 0 or args.programs < 1 or args.instances < 1:

@@ -28,7 +28,6 @@ from pathlib import Path
 import yaml
 
 from karel.parser import parse
-from karel.language import KAREL
 from karel.tasks import MINIGRID_TASKS, make
 from synthesis.evaluator import Evaluation, Evaluator
 from synthesis.search import HillClimbing, RandomSearch, ScheduledHillClimbing, Search
@@ -76,10 +75,13 @@ class SearchConfig:
     exp_decay: bool = False  # cem / cebs: sigma *= 0.998 per iteration, down to 0.1
     restart_timeout: int = 0  # iterations without a better elite mean before a restart (0: never)
 
-
     def __post_init__(self):
+        minigrid = self.task in MINIGRID_TASKS
         if self.budget is None:
-            self.budget = MINIGRID_BUDGET if self.task in MINIGRID_TASKS else KAREL_BUDGET
+            self.budget = MINIGRID_BUDGET if minigrid else KAREL_BUDGET
+        if minigrid and self.method in ("cem", "cebs"):
+            raise ValueError(f"{self.method} searches the latent space of a Karel program VAE; {self.task} is a "
+                             "MiniGrid task (use hc, shc, random or llm-gs)")  # fmt: skip
 
 
 class RunFolderError(RuntimeError):
@@ -113,9 +115,6 @@ def build_search(config: SearchConfig, evaluator: Evaluator, on_improvement) -> 
     if config.method == "random":
         return RandomSearch(evaluator, config.seed, config.batch, on_improvement)
     if config.method in ("cem", "cebs"):
-        if evaluator.language is not KAREL:
-            raise ValueError(f"{config.method} searches the latent space of a Karel program VAE; {config.task} is a "
-                             "MiniGrid task (use hc, shc, random or llm-gs)")  # fmt: skip
         from synthesis.latent import LatentSearch, load_decoder
 
         model = load_decoder(config.checkpoint, config.device)

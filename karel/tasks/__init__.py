@@ -47,7 +47,7 @@ def make(name: str, **params) -> Task | MiniGridTask:
             raise ValueError(f"{name} takes no parameters (got {', '.join(params)})")
         return MINIGRID_TASKS[name]
     if name not in TASKS:
-        known = ", ".join(sorted(TASKS)) + "; MiniGrid: " + ", ".join(MINIGRID_TASKS)
+        known = ", ".join(TASKS) + "; MiniGrid: " + ", ".join(MINIGRID_TASKS)
         raise UnknownTaskError(f"unknown task {name!r}; known tasks: {known}")
     family, sparse = TASKS[name]
     return family(sparse=sparse, **params)

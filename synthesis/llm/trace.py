@@ -37,9 +37,8 @@ def trace(program: Program, task: Task, instance: int, *, with_program: bool = F
     lines = to_python_lines(program)
 
     def observe(call: Call) -> None:
-        if len(calls) > max_steps:
-            calls.append("")  # only counted
-            return
+        if len(calls) == max_steps:
+            return  # the rest is only counted (`episode.calls`)
         if call.kind == "action":
             head = f"{call.name}()" + (f"  reward {call.reward:+.4g}" if call.reward else "")
         else:
@@ -51,9 +50,8 @@ def trace(program: Program, task: Task, instance: int, *, with_program: bool = F
         calls.append(text)
 
     episode = run_episode(program, inst.world, task.rules(inst), observer=observe)
-    shown = calls[:max_steps]
-    parts = [f"Initial map of variant {instance}:\n{inst.world.to_text()}", *shown]
-    if len(calls) > max_steps:
+    parts = [f"Initial map of variant {instance}:\n{inst.world.to_text()}", *calls]
+    if episode.calls > max_steps:
         parts.append(f"... the trace goes on for {episode.calls - max_steps} more calls (not shown).")
     parts.append(f"The episode ended by {episode.termination.name.lower().replace('_', ' ')} with return "
                  f"{episode.episode_return:.4g} after {episode.calls} calls.")  # fmt: skip

@@ -121,3 +121,19 @@ def test_prefix_reward():
     reward = prefix_reward(run(same), run(other), 5)
     assert reward.tolist() == [1 / 3] * 3 + [1 / 3] * 3  # one matching step of three
     assert prefix_reward(run(same), run(same), 5).tolist() == [1.0] * 6
+
+
+def test_leaps_test_command_reports_the_shipped_checkpoint_metrics(tiny_data, tmp_path, monkeypatch, capsys):
+    from pathlib import Path
+
+    from leaps.cli import main
+
+    root = Path(__file__).parents[2]
+    monkeypatch.chdir(tmp_path)
+    assert main(["test", "--config", str(root / "configs/leaps/leaps.yaml"), "--ckpt_path", str(root / "weights/leaps.ckpt"),
+                 "--data.data_dir", str(tiny_data), "--data.num_workers", "0", "--data.batch_size", "8",
+                 "--trainer.logger", "false", "--trainer.limit_test_batches", "1",
+                 "--trainer.enable_progress_bar", "false"]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert "test/decoder_greedy_program_accuracy" in out and "test/condition_greedy_action_accuracy" in out
+    assert not (tmp_path / "config.yaml").exists()  # configs are saved beside training runs only
