@@ -9,7 +9,10 @@ their mean return is compared with the best elite mean since the last restart, a
 iterations in a row without improvement restart the search (0: never). Otherwise the next population is
 
 * CEM: `centre + sigma * N(0, I)`, the centre being the elites' mean (`reduction: mean`, prog_policies and
-  LLM-GS) or their return-weighted mean sum(R_i z_i) / (sum(R_i) + 1e-5) (`weighted_mean`, LEAPS);
+  LLM-GS) or their score-weighted mean sum(R_i z_i) / (sum(R_i) + 1e-5) (`weighted_mean`, LEAPS), where R_i is
+  LEAPS' score of a decoded program: its mean return plus the 0.1 bonus LEAPS gives every program that
+  parses (all decoded programs do). Elites that tie at return 0 therefore average evenly, as in LEAPS,
+  instead of pulling the centre back to the origin;
 * CEBS (`beam: true`): each member a uniformly chosen elite plus `sigma * N(0, I)` (prog_policies).
 
 `exp_decay` multiplies sigma by 0.998 per iteration down to 0.1. Initial population (`init`): `normal`,
@@ -32,6 +35,15 @@ from synthesis.search import Listener, Search
 
 INITS = ("normal", "tiny_normal", "ones", "zeros")
 REDUCTIONS = ("mean", "weighted_mean")
+SYNTAX_BONUS = 0.1  # LEAPS' score of a program that parses: mean return + 0.1 (reference/leaps.md 5.2)
+
+
+def elite_centre(latents: np.ndarray, returns: np.ndarray, reduction: str) -> np.ndarray:
+    """The next CEM centre [Z] from the elites' latents [E, Z] and mean returns [E] (see the module doc)."""
+    if reduction == "mean":
+        return latents.mean(0)
+    scores = returns + SYNTAX_BONUS
+    return (scores[:, None] * latents).sum(0) / (scores.sum() + 1e-5)
 
 
 def load_decoder(checkpoint: str, device: str = "cpu"):
@@ -98,11 +110,7 @@ class LatentSearch(Search):
         if self.beam:
             self.population = elite_z[self.rng.integers(len(elite_z), size=self.population_size)] + noise
         else:
-            if self.reduction == "weighted_mean":
-                centre = (elite_r[:, None] * elite_z).sum(0) / (elite_r.sum() + 1e-5)
-            else:
-                centre = elite_z.mean(0)
-            self.population = centre + noise
+            self.population = elite_centre(elite_z, elite_r, self.reduction) + noise
         if self.exp_decay:
             self.sigma = max(0.1, 0.998 * self.sigma)
 

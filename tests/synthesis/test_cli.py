@@ -3,10 +3,14 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from synthesis.cli import main
+from synthesis.cli import _config, build_parser, main
+
+ROOT = Path(__file__).parents[2]
+CONFIGS = sorted((ROOT / "configs" / "search").rglob("*.yaml"))
 
 
 def test_search_json_last_line(tmp_path, capsys):
@@ -17,6 +21,15 @@ def test_search_json_last_line(tmp_path, capsys):
     assert set(result) >= {"task", "method", "seed", "best_return", "best_program", "evaluations", "wall_seconds",
                            "run_dir"}  # fmt: skip
     assert result["best_return"] == 1.0 and result["evaluations"] <= 5000
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.stem)
+def test_every_shipped_search_config_is_a_valid_setting(path):
+    task = [] if "task:" in path.read_text() else ["--task", "DoorKey"]
+    args = build_parser().parse_args(["search", "--config", str(path), *task, "--checkpoint", str(ROOT / "weights" / "leaps.ckpt")])
+    config = _config(args.search)
+    if path.parent.name == "cem":  # LEAPS' settings for the task, capped at LEAPS' 1,000 iterations
+        assert (config.method, config.task, config.budget) == ("cem", path.stem, 1000 * config.population)
 
 
 def test_config_file_then_command_line(tmp_path, capsys):

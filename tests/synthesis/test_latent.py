@@ -14,7 +14,7 @@ from leaps.dataset import DatasetConfig, write_dataset
 from leaps.module import LeapsModule
 from synthesis.cli import main
 from synthesis.evaluator import Evaluator
-from synthesis.latent import LatentSearch, load_decoder
+from synthesis.latent import LatentSearch, elite_centre, load_decoder
 
 
 @pytest.fixture(scope="module")
@@ -47,6 +47,15 @@ def test_budget_is_exact_and_the_best_program_is_tracked(checkpoint, settings):
     assert s.evaluator.evaluations == 37 or s.best_return >= 1 - 1e-9
     assert found[-1].program == s.best_program
     assert mean_return(evaluate(s.best_program, make("DoorKey"), range(4))) == s.best_return
+
+
+def test_weighted_mean_weights_elites_by_return_plus_the_syntax_bonus():
+    latents = np.array([[1.0, 0.0], [0.0, 3.0]])
+    tied = elite_centre(latents, np.array([0.0, 0.0]), "weighted_mean")  # LEAPS scores both 0.1
+    assert np.allclose(tied, [0.5, 1.5], atol=1e-4)
+    better = elite_centre(latents, np.array([0.9, 0.0]), "weighted_mean")  # scores 1.0 and 0.1
+    assert np.allclose(better, [1.0 / 1.1, 0.3 / 1.1], atol=1e-4)
+    assert np.allclose(elite_centre(latents, np.array([0.9, 0.0]), "mean"), [0.5, 1.5])
 
 
 def test_restarts_after_stalled_iterations(checkpoint):
