@@ -2,10 +2,12 @@
 
 Every latent is decoded greedily with the grammar mask (so every candidate is a program) and evaluated
 like any program (`synthesis.evaluator`: 32 instances, counted one by one, exact budget); the best program
-ever evaluated is tracked, not only the mean's.
+ever evaluated is tracked, not only the mean's. LEAPS also decodes and evaluates the centre once per
+iteration (population + 1 programs) to report it; here, as in LLM-GS's re-run, only the population is
+evaluated, and LEAPS' cap of 1,000 iterations is the budget of `configs/search/cem/<task>.yaml`.
 
-One iteration: decode and evaluate the population; the elites are the `elites` best (ties keep order);
-their mean return is compared with the best elite mean since the last restart, and `restart_timeout`
+One iteration: decode and evaluate the population; the elites are the `elites` best, ties going to the
+larger program text as in LEAPS, which ranks by (score, program string); their mean return is compared with the best elite mean since the last restart, and `restart_timeout`
 iterations in a row without improvement restart the search (0: never). Otherwise the next population is
 
 * CEM: `centre + sigma * N(0, I)`, the centre being the elites' mean (`reduction: mean`, prog_policies and
@@ -36,6 +38,12 @@ from synthesis.search import Listener, Search
 INITS = ("normal", "tiny_normal", "ones", "zeros")
 REDUCTIONS = ("mean", "weighted_mean")
 SYNTAX_BONUS = 0.1  # LEAPS' score of a program that parses: mean return + 0.1 (reference/leaps.md 5.2)
+
+
+def rank_elites(returns: list[float], programs: list[Program], elites: int) -> list[int]:
+    """Indices of the `elites` best members, best first; equal returns rank by program text, larger first."""
+    key = [(r, str(p)) for r, p in zip(returns, programs)]
+    return sorted(range(len(key)), key=key.__getitem__, reverse=True)[:elites]
 
 
 def elite_centre(latents: np.ndarray, returns: np.ndarray, reduction: str) -> np.ndarray:
@@ -97,7 +105,7 @@ class LatentSearch(Search):
         self._record(self.evaluator.count_until_solved(programs, scores))
         if self.done:
             return
-        order = sorted(range(len(scores)), key=lambda i: -scores[i])[: self.elites]  # stable for ties
+        order = rank_elites(scores, programs, self.elites)
         elite_z, elite_r = self.population[order], np.array([scores[i] for i in order])
         if elite_r.mean() <= self.best_elite_mean:
             self.counter += 1

@@ -8,13 +8,14 @@ import pytorch_lightning as pl
 import torch
 
 from karel.interpreter import evaluate, mean_return
+from karel.parser import parse
 from karel.tasks import make
 from leaps.datamodule import ProgramDataModule
 from leaps.dataset import DatasetConfig, write_dataset
 from leaps.module import LeapsModule
 from synthesis.cli import main
 from synthesis.evaluator import Evaluator
-from synthesis.latent import LatentSearch, elite_centre, load_decoder
+from synthesis.latent import LatentSearch, elite_centre, load_decoder, rank_elites
 
 
 @pytest.fixture(scope="module")
@@ -47,6 +48,11 @@ def test_budget_is_exact_and_the_best_program_is_tracked(checkpoint, settings):
     assert s.evaluator.evaluations == 37 or s.best_return >= 1 - 1e-9
     assert found[-1].program == s.best_program
     assert mean_return(evaluate(s.best_program, make("DoorKey"), range(4))) == s.best_return
+
+
+def test_elites_rank_by_return_then_by_program_text_as_leaps():
+    programs = [parse(f"DEF run m( {body} m)") for body in ("move", "turnLeft", "putMarker", "move move")]
+    assert rank_elites([0.0, 0.0, 0.5, 0.0], programs, 3) == [2, 1, 3]  # "turnLeft" > "move move" > "move"
 
 
 def test_weighted_mean_weights_elites_by_return_plus_the_syntax_bonus():
