@@ -7,12 +7,13 @@ iteration (population + 1 programs) to report it; here, as in LLM-GS's re-run, o
 evaluated, and LEAPS' cap of 1,000 iterations is the budget of `configs/search/cem/<task>.yaml`.
 
 One iteration: decode and evaluate the population; the elites are the `elites` best, ties going to the
-larger program text as in LEAPS, which ranks by (score, program string); their mean return is compared with the best elite mean since the last restart, and `restart_timeout`
-iterations in a row without improvement restart the search (0: never). Otherwise the next population is
+larger program text as in LEAPS, which ranks by (score, program string); their mean return is compared
+with the best elite mean since the last restart, and `restart_timeout` iterations in a row without
+improvement restart the search (0: never). Otherwise the next population is
 
 * CEM: `centre + sigma * N(0, I)`, the centre being the elites' mean (`reduction: mean`, prog_policies and
-  LLM-GS) or their score-weighted mean sum(R_i z_i) / (sum(R_i) + 1e-5) (`weighted_mean`, LEAPS), where R_i is
-  LEAPS' score of a decoded program: its mean return plus the 0.1 bonus LEAPS gives every program that
+  LLM-GS) or their score-weighted mean sum(R_i z_i) / (sum(R_i) + 1e-5) (`weighted_mean`, LEAPS), where
+  R_i is LEAPS' score of a decoded program: its mean return plus the 0.1 bonus LEAPS gives every program that
   parses (all decoded programs do). Elites that tie at return 0 therefore average evenly, as in LEAPS,
   instead of pulling the centre back to the origin;
 * CEBS (`beam: true`): each member a uniformly chosen elite plus `sigma * N(0, I)` (prog_policies).

@@ -25,7 +25,8 @@ def test_resumed_versions_join_by_step_and_the_newer_log_wins(tmp_path, capsys):
     assert read_scalars([tmp_path]) == {TAG: [(10, 0.125), (20, 0.5), (30, 0.75)]}  # train/loss is not read
     out = tmp_path / "curves.png"
     assert main([str(tmp_path), "--out", str(out)]) == 0
-    assert out.read_bytes().startswith(b"\x89PNG") and f"{TAG}: 10: 0.125, 20: 0.500, 30: 0.750" in capsys.readouterr().out
+    assert out.read_bytes().startswith(b"\x89PNG")
+    assert f"{TAG}: 10: 0.125, 20: 0.500, 30: 0.750" in capsys.readouterr().out
 
 
 def test_folders_without_logs_are_an_error(tmp_path, capsys):

@@ -26,7 +26,8 @@ def test_search_json_last_line(tmp_path, capsys):
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.stem)
 def test_every_shipped_search_config_is_a_valid_setting(path):
     task = [] if "task:" in path.read_text() else ["--task", "DoorKey"]
-    args = build_parser().parse_args(["search", "--config", str(path), *task, "--checkpoint", str(ROOT / "weights" / "leaps.ckpt")])
+    checkpoint = str(ROOT / "weights" / "leaps.ckpt")
+    args = build_parser().parse_args(["search", "--config", str(path), *task, "--checkpoint", checkpoint])
     config = _config(args.search)
     if path.parent.name == "cem":  # LEAPS' settings for the task, capped at LEAPS' 1,000 iterations
         assert (config.method, config.task, config.budget) == ("cem", path.stem, 1000 * config.population)
