@@ -61,6 +61,7 @@ HELP = {
     "reduction": "cem: next centre from the elites: mean | weighted_mean",
     "exp_decay": "cem/cebs: decay sigma by 0.998 per iteration down to 0.1",
     "restart_timeout": "cem/cebs: iterations without a better elite mean before restarting (0: never)",
+    "evaluate_centre": "cem: also evaluate each new centre's program, one more evaluation per iteration (LEAPS)",
 }
 
 

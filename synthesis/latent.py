@@ -2,9 +2,7 @@
 
 Every latent is decoded greedily with the grammar mask (so every candidate is a program) and evaluated
 like any program (`synthesis.evaluator`: 32 instances, counted one by one, exact budget); the best program
-ever evaluated is tracked, not only the mean's. LEAPS also decodes and evaluates the centre once per
-iteration (population + 1 programs) to report it; here, as in LLM-GS's re-run, only the population is
-evaluated, and LEAPS' cap of 1,000 iterations is the budget of `configs/search/cem/<task>.yaml`.
+ever evaluated is tracked, not only the mean's.
 
 One iteration: decode and evaluate the population; the elites are the `elites` best, ties going to the
 larger program text as in LEAPS, which ranks by (score, program string); their mean return is compared
@@ -15,7 +13,9 @@ improvement restart the search (0: never). Otherwise the next population is
   LLM-GS) or their score-weighted mean sum(R_i z_i) / (sum(R_i) + 1e-5) (`weighted_mean`, LEAPS), where
   R_i is LEAPS' score of a decoded program: its mean return plus the 0.1 bonus LEAPS gives every program that
   parses (all decoded programs do). Elites that tie at return 0 therefore average evenly, as in LEAPS,
-  instead of pulling the centre back to the origin;
+  instead of pulling the centre back to the origin. With `evaluate_centre` (LEAPS) the new centre's program
+  is evaluated too, after the population: population + 1 evaluations per iteration, as LEAPS counts them
+  (LLM-GS's re-run evaluates the population only);
 * CEBS (`beam: true`): each member a uniformly chosen elite plus `sigma * N(0, I)` (prog_policies).
 
 `exp_decay` multiplies sigma by 0.998 per iteration down to 0.1. Initial population (`init`): `normal`,
@@ -69,15 +69,19 @@ class LatentSearch(Search):
 
     def __init__(self, evaluator: Evaluator, seed: int, model, population: int = 32, elites: int = 2,
                  sigma: float = 0.25, init: str = "tiny_normal", reduction: str = "mean", exp_decay: bool = False,
-                 restart_timeout: int = 0, beam: bool = False, on_improvement: Listener | None = None):  # fmt: skip
+                 restart_timeout: int = 0, beam: bool = False, evaluate_centre: bool = False,
+                 on_improvement: Listener | None = None):  # fmt: skip
         super().__init__(evaluator, seed, on_improvement)
         if init not in INITS or reduction not in REDUCTIONS:
             raise ValueError(f"init must be one of {INITS} and reduction one of {REDUCTIONS}")
         if not 1 <= elites <= population:
             raise ValueError("need 1 <= elites <= population")
+        if beam and evaluate_centre:
+            raise ValueError("evaluate_centre is a CEM setting: CEBS samples around every elite, not a centre")
         self.model, self.population_size, self.elites = model, population, elites
         self.sigma0, self.init, self.reduction = sigma, init, reduction
         self.exp_decay, self.restart_timeout, self.beam = exp_decay, restart_timeout, beam
+        self.evaluate_centre = evaluate_centre
         self.name = "cebs" if beam else "cem"
         self.latent = model.hidden
         self._restart()
@@ -119,7 +123,11 @@ class LatentSearch(Search):
         if self.beam:
             self.population = elite_z[self.rng.integers(len(elite_z), size=self.population_size)] + noise
         else:
-            self.population = elite_centre(elite_z, elite_r, self.reduction) + noise
+            centre = elite_centre(elite_z, elite_r, self.reduction)
+            self.population = centre + noise
+            if self.evaluate_centre:
+                program = self.decode(centre[None])
+                self._record(self.evaluator.count_until_solved(program, self.evaluator.scores(program)))
         if self.exp_decay:
             self.sigma = max(0.1, 0.998 * self.sigma)
 

@@ -74,6 +74,7 @@ class SearchConfig:
     reduction: str = "mean"  # cem: mean | weighted_mean
     exp_decay: bool = False  # cem / cebs: sigma *= 0.998 per iteration, down to 0.1
     restart_timeout: int = 0  # iterations without a better elite mean before a restart (0: never)
+    evaluate_centre: bool = False  # cem: also evaluate the new centre's program every iteration (LEAPS)
 
     def __post_init__(self):
         minigrid = self.task in MINIGRID_TASKS
@@ -82,6 +83,8 @@ class SearchConfig:
         if minigrid and self.method in ("cem", "cebs"):
             raise ValueError(f"{self.method} searches the latent space of a Karel program VAE; {self.task} is a "
                              "MiniGrid task (use hc, shc, random or llm-gs)")  # fmt: skip
+        if self.evaluate_centre and self.method != "cem":
+            raise ValueError("evaluate_centre is a cem setting (the centre whose program LEAPS evaluates)")
 
 
 class RunFolderError(RuntimeError):
@@ -120,7 +123,8 @@ def build_search(config: SearchConfig, evaluator: Evaluator, on_improvement) -> 
         model = load_decoder(config.checkpoint, config.device)
         return LatentSearch(evaluator, config.seed, model, config.population, config.elites, config.sigma,
                             config.init, config.reduction, config.exp_decay, config.restart_timeout,
-                            beam=config.method == "cebs", on_improvement=on_improvement)  # fmt: skip
+                            beam=config.method == "cebs", evaluate_centre=config.evaluate_centre,
+                            on_improvement=on_improvement)  # fmt: skip
     if config.method == "llm-gs":
         from synthesis.llm_gs import LlmGs
 

@@ -29,8 +29,9 @@ def test_every_shipped_search_config_is_a_valid_setting(path):
     checkpoint = str(ROOT / "weights" / "leaps.ckpt")
     args = build_parser().parse_args(["search", "--config", str(path), *task, "--checkpoint", checkpoint])
     config = _config(args.search)
-    if path.parent.name == "cem":  # LEAPS' settings for the task, capped at LEAPS' 1,000 iterations
-        assert (config.method, config.task, config.budget) == ("cem", path.stem, 1000 * config.population)
+    if path.parent.name == "cem":  # LEAPS' CEM for the task, capped at LEAPS' 1,000 iterations
+        assert (config.method, config.task, config.evaluate_centre) == ("cem", path.stem, True)
+        assert config.budget == 1000 * (config.population + 1)
 
 
 def test_config_file_then_command_line(tmp_path, capsys):

@@ -64,6 +64,15 @@ def test_weighted_mean_weights_elites_by_return_plus_the_syntax_bonus():
     assert np.allclose(elite_centre(latents, np.array([0.9, 0.0]), "mean"), [0.5, 1.5])
 
 
+def test_leaps_cem_also_evaluates_each_new_centre(checkpoint):
+    s = search(checkpoint, 10_000, population=4, elites=2, reduction="weighted_mean", evaluate_centre=True)
+    s.step()
+    s.step()
+    assert s.evaluator.evaluations == 2 * (4 + 1)  # LEAPS counts population + 1 programs per iteration
+    with pytest.raises(ValueError, match="CEBS"):
+        search(checkpoint, 10, beam=True, evaluate_centre=True)
+
+
 def test_restarts_after_stalled_iterations(checkpoint):
     s = search(checkpoint, 10_000, population=4, elites=1, beam=True, restart_timeout=1, sigma=1e-6)
     s.step()
