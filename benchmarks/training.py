@@ -2,8 +2,9 @@
 
     python benchmarks/training.py [--data data/karel_dataset] [--steps 5] [--batch 256] [--device cpu]
 
-Times `--steps` optimisation steps after one warm-up step on batches of the dataset (the behaviour
-loss, when the variant has it, is switched on) and prints one JSON line per variant.
+Times `--steps` training batches after one warm-up batch with a real Lightning trainer and the variant's
+config (the REINFORCE updates, when the variant has them, are switched on: one on every
+`behaviour_interval`-th batch) and prints one JSON line per variant.
 """
 
 from __future__ import annotations
@@ -13,11 +14,27 @@ import json
 import time
 from pathlib import Path
 
+import pytorch_lightning as pl
 import torch
 import yaml
 
 from leaps.datamodule import ProgramDataModule
 from leaps.module import LeapsModule
+
+
+class BatchTimer(pl.Callback):
+    """Wall-clock seconds of each training batch (data loading excluded)."""
+
+    def __init__(self, synchronize: bool):
+        self.synchronize, self.seconds = synchronize, []
+
+    def on_train_batch_start(self, trainer, module, batch, batch_idx):
+        self.start = time.perf_counter()
+
+    def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
+        if self.synchronize:
+            torch.cuda.synchronize()
+        self.seconds.append(time.perf_counter() - self.start)
 
 
 def main() -> None:
@@ -28,28 +45,18 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--variants", default="leaps,leapsp,leapspr,leapspl")
     args = parser.parse_args()
-    data = ProgramDataModule(args.data, batch_size=args.batch)
-    data.setup("fit")
-    batches = iter(data.train_dataloader())
+    data = ProgramDataModule(args.data, batch_size=args.batch, num_workers=0)
+    accelerator = "gpu" if args.device.startswith("cuda") else "cpu"
     for variant in args.variants.split(","):
         settings = yaml.safe_load(Path(f"configs/leaps/{variant}.yaml").read_text())["model"]
-        module = LeapsModule(**settings).to(args.device)
+        module = LeapsModule(**settings)
         module.behaviour_active = settings["behaviour"]
-        optimizer = torch.optim.Adam(module.parameters(), lr=settings["lr"])
-        seconds = 0.0
-        for step in range(args.steps + 1):
-            batch = {k: v.to(args.device) for k, v in next(batches).items()}
-            start = time.perf_counter()
-            loss, _ = module._forward(batch, greedy=False)
-            if module.behaviour_active:
-                loss = loss + module.behaviour_loss(batch)[0]
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            if args.device.startswith("cuda"):
-                torch.cuda.synchronize()
-            if step:
-                seconds += time.perf_counter() - start
+        timer = BatchTimer(accelerator == "gpu")
+        trainer = pl.Trainer(accelerator=accelerator, devices=1, max_epochs=1, limit_train_batches=args.steps + 1,
+                             limit_val_batches=0, logger=False, enable_checkpointing=False,
+                             enable_progress_bar=False, enable_model_summary=False, callbacks=[timer])  # fmt: skip
+        trainer.fit(module, data)
+        seconds = sum(timer.seconds[1:])
         print(json.dumps({"variant": variant, "device": args.device, "batch": args.batch, "steps": args.steps,
                           "programs_per_s": round(args.steps * args.batch / seconds, 1),
                           "torch_threads": torch.get_num_threads()}), flush=True)  # fmt: skip

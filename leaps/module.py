@@ -10,15 +10,22 @@ program of 4 tokens or fewer, else +0.1; baseline = the batch mean; the z that p
 one in the update, not a new sample as in the reference). L^R is switched on once the validation greedy
 program accuracy reaches `behaviour_threshold` (0.8 in the reference).
 
+Optimisation (`reference/leaps.md` 4.6): the supervised losses step one Adam (lr 1e-3, step decay per epoch);
+L^R steps its own Adam (lr 5e-4, eps 1e-5, linear decay to 0 over 19,531 updates, gradient norm clipped at
+0.5), as the reference's separate REINFORCE pass does. The reference runs that pass after each supervised
+epoch, about 68 updates of 256 programs; here an update runs on every `behaviour_interval`-th training batch
+(2: 70 updates per epoch of the 35,000 training programs), interleaved with the supervised steps. Lightning's
+manual optimisation drives both, so `global_step` counts the updates of both optimizers.
+
 Variants (`configs/leaps/*.yaml`): leaps (L^P, L^L with environment steps, L^R), leapsp (L^P only,
 condition policy on initial states with coefficient 0), leapspr (L^P and L^R; no condition policy),
 leapspl (L^P and L^L, no L^R).
 
-Metrics (TensorBoard, the reference names): {train,val,test}/{total_loss, rec_loss, lat_loss,
-condition_loss, behaviour_reward, decoder_token_accuracy, decoder_program_accuracy,
+Metrics (TensorBoard, the reference names): {train,val,test}/{total_loss (the supervised losses), rec_loss,
+lat_loss, condition_loss, decoder_token_accuracy, decoder_program_accuracy,
 decoder_greedy_token_accuracy, decoder_greedy_program_accuracy, condition_action_accuracy,
 condition_demo_accuracy, condition_greedy_action_accuracy, condition_greedy_demo_accuracy}; greedy metrics
-in validation and test only.
+in validation and test only; train/behaviour_loss and train/behaviour_reward on the REINFORCE updates.
 """
 
 from __future__ import annotations
@@ -47,12 +54,16 @@ class LeapsModule(pl.LightningModule):
     def __init__(self, hidden: int = 256, max_length: int = 45, lr: float = 1e-3, latent_loss_coef: float = 0.1,
                  condition_loss_coef: float = 1.0, condition: bool = True, observations: str = "environment",
                  behaviour: bool = True, behaviour_threshold: float = 0.8, behaviour_worlds: int = 10,
-                 behaviour_wall_prob: float = 0.25, entropy_coef: float = 0.1, lr_step_epochs: int = 10,
-                 lr_gamma: float = 0.95, seed: int = 123):  # fmt: skip
+                 behaviour_wall_prob: float = 0.25, entropy_coef: float = 0.1, behaviour_lr: float = 5e-4,
+                 behaviour_clip: float = 0.5, behaviour_interval: int = 2, behaviour_decay_updates: int = 19531,
+                 lr_step_epochs: int = 10, lr_gamma: float = 0.95, seed: int = 123):  # fmt: skip
         super().__init__()
         if observations not in ("environment", "initial_state"):
             raise ValueError(f"observations must be 'environment' or 'initial_state', got {observations!r}")
+        if behaviour_interval < 1:
+            raise ValueError(f"behaviour_interval must be at least 1 (every n-th batch), got {behaviour_interval}")
         self.save_hyperparameters()
+        self.automatic_optimization = False
         self.model = ProgramVAE(hidden, max_length)
         self.behaviour_active = False
         self.rng = np.random.default_rng(seed)
@@ -141,13 +152,30 @@ class LeapsModule(pl.LightningModule):
     # ---------------------------------------------------------------------------------------- lightning
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
+        """One supervised update; on every `behaviour_interval`-th batch once L^R is on, one REINFORCE update
+        with the second optimizer. Returns the supervised loss."""
+        hp = self.hparams
+        optimizers = self.optimizers()
+        supervised = optimizers[0] if hp.behaviour else optimizers
         loss, logs = self._forward(batch, greedy=False)
-        if self.hparams.behaviour and self.behaviour_active:
+        supervised.zero_grad()
+        self.manual_backward(loss)
+        supervised.step()
+        if hp.behaviour and self.behaviour_active and batch_idx % hp.behaviour_interval == 0:
+            reinforce = optimizers[1]
+            reinforce.zero_grad()
             behaviour, reward = self.behaviour_loss(batch)
-            loss = loss + behaviour
-            logs["behaviour_reward"] = reward
+            self.manual_backward(behaviour)
+            self.clip_gradients(reinforce, gradient_clip_val=hp.behaviour_clip, gradient_clip_algorithm="norm")
+            reinforce.step()
+            self.lr_schedulers()[1].step()
+            logs |= {"behaviour_loss": behaviour.detach(), "behaviour_reward": reward}
         self._log("train", loss, logs, len(batch["program"]))
         return loss
+
+    def on_train_epoch_end(self) -> None:
+        schedulers = self.lr_schedulers()
+        (schedulers[0] if self.hparams.behaviour else schedulers).step()  # the supervised step decay, per epoch
 
     def validation_step(self, batch: dict, batch_idx: int) -> None:
         loss, logs = self._forward(batch, greedy=True)
@@ -169,9 +197,15 @@ class LeapsModule(pl.LightningModule):
                      batch_size=batch_size)  # fmt: skip
 
     def configure_optimizers(self):
-        optimizer = torch.optim.Adam(self.parameters(), lr=self.hparams.lr)
-        scheduler = torch.optim.lr_scheduler.StepLR(optimizer, self.hparams.lr_step_epochs, self.hparams.lr_gamma)
-        return {"optimizer": optimizer, "lr_scheduler": scheduler}
+        hp = self.hparams
+        supervised = torch.optim.Adam(self.parameters(), lr=hp.lr)
+        step_decay = torch.optim.lr_scheduler.StepLR(supervised, hp.lr_step_epochs, hp.lr_gamma)
+        if not hp.behaviour:
+            return {"optimizer": supervised, "lr_scheduler": step_decay}
+        reinforce = torch.optim.Adam(self.parameters(), lr=hp.behaviour_lr, eps=1e-5)
+        remaining = lambda updates: max(0.0, 1.0 - updates / hp.behaviour_decay_updates)
+        linear_decay = torch.optim.lr_scheduler.LambdaLR(reinforce, remaining)
+        return [supervised, reinforce], [step_decay, linear_decay]
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint["behaviour_active"] = self.behaviour_active

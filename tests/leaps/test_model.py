@@ -88,6 +88,31 @@ def test_each_variant_learns_on_a_tiny_dataset(variant, tiny_data, tmp_path):
     assert last < first, (variant, history.losses)
 
 
+def test_reinforce_steps_its_own_clipped_optimizer_every_interval(tiny_data, tmp_path):
+    pl.seed_everything(0)
+    module = LeapsModule(hidden=32, behaviour_worlds=2, behaviour_interval=2, behaviour_clip=1e-3,
+                         **VARIANTS["leapspr"])  # fmt: skip
+    module.behaviour_active = True
+    norms = []  # (learning rate, gradient norm) before each optimizer step
+
+    def record(optimizer):
+        grads = [p.grad for p in module.parameters() if p.grad is not None]
+        norms.append((optimizer.param_groups[0]["lr"], torch.nn.utils.get_total_norm(grads).item()))
+
+    module.on_before_optimizer_step = record
+    trainer = pl.Trainer(max_epochs=1, limit_train_batches=5, limit_val_batches=0, logger=False,
+                         enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+                         default_root_dir=tmp_path)  # fmt: skip
+    trainer.fit(module, ProgramDataModule(str(tiny_data), batch_size=4))
+    supervised, reinforce = trainer.optimizers
+    assert [group["lr"] for group in reinforce.param_groups] == [pytest.approx(5e-4 * (1 - 3 / 19531))]
+    steps = [next(iter(opt.state.values()))["step"].item() for opt in (supervised, reinforce)]
+    assert steps == [5, 3]  # batches 0, 2 and 4 also take a REINFORCE update
+    assert trainer.global_step == 8  # Lightning counts the updates of both optimizers
+    reinforce_norms = [norm for lr, norm in norms if lr < 1e-3]
+    assert len(reinforce_norms) == 3 and max(reinforce_norms) <= 1e-3 * 1.001  # clipped before the step
+
+
 def test_checkpoint_round_trip_and_mismatch(tiny_data, tmp_path):
     pl.seed_everything(1)
     module = LeapsModule(hidden=32, behaviour=False)
