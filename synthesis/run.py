@@ -2,6 +2,7 @@
 
     <out>/<task>/<method>/seed_<seed>/
         config.yaml      the resolved settings of the run
+        vae.sha256       cem / cebs: the SHA-256 of the program VAE checkpoint searched
         log.jsonl        one line per new best: evaluations, unique_evaluations, wall_seconds, return, program
         best.txt         the best program so far (canonical text)
         checkpoint.json  the search state after the last completed step (resumable)
@@ -12,12 +13,14 @@ Every file is replaced atomically (written beside, then renamed) or, for `log.js
 line; a line the checkpoint does not cover is dropped on resume. Interrupting a run (Ctrl-C) saves the
 checkpoint of the last completed step; running the same command again resumes it and ends exactly as an
 uninterrupted run would, except that `unique_evaluations` may count again programs first met before the
-interruption. A folder holding a different config is refused.
+interruption. A folder holding a different config is refused, and so is a cem / cebs folder whose
+checkpoint file has changed since (same path, other weights).
 """
 
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import tempfile
@@ -146,6 +149,8 @@ class Run:
         self.writer = None
         self.bar = None
         self.improved = False  # a new best during the current step (checkpointed after the step)
+        self.vae_digest = (hashlib.sha256(Path(config.checkpoint).read_bytes()).hexdigest()
+                           if config.method in ("cem", "cebs") else None)  # fmt: skip
 
     @property
     def wall_seconds(self) -> float:
@@ -209,6 +214,8 @@ class Run:
         checkpoint = self.dir / "checkpoint.json"
         self.dir.mkdir(parents=True, exist_ok=True)
         write_atomic(self.dir / "config.yaml", config_text)
+        if self.vae_digest:
+            write_atomic(self.dir / "vae.sha256", self.vae_digest + "\n")
         if not checkpoint.exists():
             (self.dir / "log.jsonl").unlink(missing_ok=True)
             return False
@@ -249,6 +256,10 @@ class Run:
         if path.exists() and yaml.safe_load(path.read_text()) != asdict(self.config):
             raise RunFolderError(f"{self.dir} holds a run with another config; choose another --out or delete "
                                  "the folder")  # fmt: skip
+        digest = self.dir / "vae.sha256"
+        if self.vae_digest and digest.exists() and digest.read_text().strip() != self.vae_digest:
+            raise RunFolderError(f"{self.dir} holds a run that searched other weights under {self.config.checkpoint} "
+                                 "(the file's SHA-256 differs); choose another --out or delete the folder")  # fmt: skip
 
     def _truncate_log(self, evaluations: int) -> None:
         """Keep the log lines the checkpoint covers (a later line will be found again)."""

@@ -1,6 +1,7 @@
 """CEM and CEBS in the latent space of a (tiny) trained program VAE."""
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -101,6 +102,17 @@ def test_cli_cem_run_and_checkpoint_errors(checkpoint, tmp_path, capsys):
                  "--no_progress"]) == 0  # fmt: skip
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert result["method"] == "cem" and result["evaluations"] <= 40
+    weights = tmp_path / "weights.ckpt"
+    shutil.copy(checkpoint, weights)
+    again = ["search", "--task", "MazeSparse", "--method", "cem", "--checkpoint", str(weights), "--budget", "16",
+             "--population", "8", "--instances", "4", "--out", str(tmp_path / "w"), "--json", "--no_progress"]  # fmt: skip
+    assert main(again) == 0 and main(again) == 0  # finished, then found finished with the same weights
+    retrained = torch.load(checkpoint, weights_only=False)
+    retrained["state_dict"]["model.mu.bias"] += 1.0
+    torch.save(retrained, weights)  # the same path, other weights
+    capsys.readouterr()
+    assert main(again) == 2
+    assert "other weights" in capsys.readouterr().err
     assert main(["search", "--task", "MazeSparse", "--method", "cem", "--checkpoint", str(tmp_path / "none.ckpt"),
                  "--out", str(tmp_path)]) == 2  # fmt: skip
     assert "not found" in capsys.readouterr().err
