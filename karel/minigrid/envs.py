@@ -32,7 +32,6 @@ from minigrid.core.mission import MissionSpace
 from minigrid.core.world_object import Ball, Box, Door, Goal, Lava
 from minigrid.minigrid_env import MiniGridEnv
 
-
 _MOVABLE = frozenset(("door", "ball", "box", "key"))  # objects whose state a step can change
 
 

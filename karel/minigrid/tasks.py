@@ -18,6 +18,7 @@ from karel.minigrid.interpreter import evaluate
 from karel.minigrid.language import MINIGRID
 from karel.program import Program
 
+
 @dataclass(frozen=True, eq=False)
 class MiniGridTask:
     name: str

@@ -15,14 +15,14 @@ from synthesis.neighbourhood import neighbours
 
 # reference/llm_gs.md 4.1 (mean return over instances 0..31, LLM-GS release)
 FIXTURES = [
-    ("LavaGap", "DEF run m( REPEAT R=19 r( IFELSE c( front_object_type h( lava h) c) i( right forward left i) "
-                "ELSE e( forward e) r) m)", 0.3125),
+    ("LavaGap", ("DEF run m( REPEAT R=19 r( IFELSE c( front_object_type h( lava h) c) i( right forward left i) "
+                 "ELSE e( forward e) r) m)"), 0.3125),
     ("PutNear", "DEF run m( WHILE c( not c( front_object_type h( ball h) c) c) w( left w) pickup m)", 0.140625),
-    ("RedBlueDoor", "DEF run m( WHILE c( not c( front_object_color h( red h) c) c) w( IFELSE c( front_is_clear c) "
-                    "i( forward i) ELSE e( left e) w) toggle m)", 0.171875),
+    ("RedBlueDoor", ("DEF run m( WHILE c( not c( front_object_color h( red h) c) c) w( IFELSE c( front_is_clear c) "
+                     "i( forward i) ELSE e( left e) w) toggle m)"), 0.171875),
     # Along the top row until lava is ahead, a step down each time, through the gap, then down to the goal.
-    ("LavaGap", "DEF run m( WHILE c( front_is_clear c) w( IFELSE c( front_object_type h( lava h) c) i( right forward "
-                "left i) ELSE e( forward e) w) right WHILE c( front_is_clear c) w( forward w) m)", 1.0),
+    ("LavaGap", ("DEF run m( WHILE c( front_is_clear c) w( IFELSE c( front_object_type h( lava h) c) i( right forward "
+                 "left i) ELSE e( forward e) w) right WHILE c( front_is_clear c) w( forward w) m)"), 1.0),
 ]  # fmt: skip
 
 
@@ -78,7 +78,7 @@ def test_putnear_and_redbluedoor_layouts():
         assert tuple(box) == tuple(putnear.target_pos)
         doors.reset(seed=seed)
         assert {x for x, _ in grid_cells(doors, "door")} == {3, 8}
-        assert doors.grid.get(3, [y for x, y in grid_cells(doors, "door") if x == 3][0]).color == "red"
+        assert doors.grid.get(3, next(y for x, y in grid_cells(doors, "door") if x == 3)).color == "red"
         assert 4 <= doors.agent_pos[0] <= 7 and 1 <= doors.agent_pos[1] <= 4
 
 
