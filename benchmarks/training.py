@@ -1,10 +1,15 @@
 """Training throughput of the program VAE (programs per second), per variant, on the CPU or a GPU.
 
     python benchmarks/training.py [--data data/karel_dataset] [--steps 5] [--batch 256] [--device cpu]
+                                  [--weights weights/leaps.ckpt]
 
 Times `--steps` training batches after one warm-up batch with a real Lightning trainer and the variant's
 config (the REINFORCE updates, when the variant has them, are switched on: one on every
 `behaviour_interval`-th batch) and prints one JSON line per variant.
+
+The condition policy's teacher-forced rollouts end once the demonstration and the prediction have both
+stopped, so their cost falls as the model learns: random weights (the default) time the start of training,
+`--weights` a trained model (the shipped one has the parameters of every variant).
 """
 
 from __future__ import annotations
@@ -44,12 +49,15 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=256)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--variants", default="leaps,leapsp,leapspr,leapspl")
+    parser.add_argument("--weights", help="start from this checkpoint's weights instead of random ones")
     args = parser.parse_args()
     data = ProgramDataModule(args.data, batch_size=args.batch, num_workers=0)
     accelerator = "gpu" if args.device.startswith("cuda") else "cpu"
     for variant in args.variants.split(","):
         settings = yaml.safe_load(Path(f"configs/leaps/{variant}.yaml").read_text())["model"]
         module = LeapsModule(**settings)
+        if args.weights:
+            module.load_state_dict(torch.load(args.weights, map_location="cpu", weights_only=False)["state_dict"])
         module.behaviour_active = settings["behaviour"]
         timer = BatchTimer(accelerator == "gpu")
         trainer = pl.Trainer(accelerator=accelerator, devices=1, max_epochs=1, limit_train_batches=args.steps + 1,
@@ -59,7 +67,7 @@ def main() -> None:
         seconds = sum(timer.seconds[1:])
         print(json.dumps({"variant": variant, "device": args.device, "batch": args.batch, "steps": args.steps,
                           "programs_per_s": round(args.steps * args.batch / seconds, 1),
-                          "torch_threads": torch.get_num_threads()}), flush=True)  # fmt: skip
+                          "weights": args.weights or "random", "torch_threads": torch.get_num_threads()}), flush=True)  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -10,7 +10,9 @@ demonstrations, T recorded actions per demonstration, A = 6 actions (5 = no-op /
 * Condition policy: pi(a_t | z, s_t, a_{t-1}), a convolutional state encoder for any grid size (two 3x3
   convolutions, adaptive pooling to 4 x 4, a linear layer), an action embedding, a GRU started at z and an
   MLP head. Next states come from stepping the worlds with the batched `karel.semantics.step` on the
-  model's device ("environment"), or every step sees the initial state ("initial_state").
+  model's device ("environment"), or every step sees the initial state ("initial_state"). A teacher-forced
+  rollout ends once the demonstration and the prediction have both stopped: most demonstrations are a few
+  actions long, so this skips about two thirds of the steps of a trained policy, which counted nowhere.
 """
 
 from __future__ import annotations
@@ -55,28 +57,44 @@ class ConditionPolicy(nn.Module):
         """Roll out `steps` actions for each demonstration.
 
         z [B, Z]; s0 [B, D, 16, H, W] initial states; teacher [B, D, T] actions fed back instead of the
-        predictions (teacher forcing), or None. Returns logits [B, D, T, A] and greedy actions [B, D, T]."""
+        predictions (teacher forcing), or None. Returns logits [B, D, T, A] and greedy actions [B, D, T].
+
+        With a teacher, a demonstration's rollout ends once both the teacher and the prediction have
+        stopped (each has emitted the no-op): no later position counts in the losses or the metrics, so
+        none is computed; they read logits 0 and the no-op. Without a teacher every rollout runs `steps`."""
         b, d = s0.shape[:2]
-        flat_z = z[:, None].expand(b, d, -1).reshape(b * d, -1)  # [B*D, Z]
-        states = s0.reshape(b * d, *s0.shape[2:])
+        n = b * d
+        flat_z = z[:, None].expand(b, d, -1).reshape(n, -1)  # [N, Z], N = B*D
+        states = s0.reshape(n, *s0.shape[2:])
         worlds = Worlds.from_onehot(states) if observations == "environment" else None
-        hidden = flat_z
-        previous = torch.full((b * d,), NOOP_ACTION, dtype=torch.long, device=z.device)
-        encoded = self.state_encoder(states)
-        logits, actions = [], []
+        teacher = teacher.reshape(n, steps) if teacher is not None else None
+        logits = z.new_zeros(n, steps, NUM_ACTIONS)
+        actions = torch.full((n, steps), NOOP_ACTION, dtype=torch.long, device=z.device)
+        done = torch.zeros(n, 2, dtype=torch.bool, device=z.device)  # teacher stopped, prediction stopped
+        alive = torch.arange(n, device=z.device)  # rollouts still running
+        hidden, encoded = flat_z, self.state_encoder(states)
+        previous = torch.full((n,), NOOP_ACTION, dtype=torch.long, device=z.device)
         for t in range(steps):
-            x = torch.cat([flat_z, encoded, self.action_embedding(previous)], dim=1)
-            hidden = self.gru(x, hidden)
+            hidden = self.gru(torch.cat([flat_z[alive], encoded, self.action_embedding(previous)], dim=1), hidden)
             out = self.head(hidden)
             greedy = out.argmax(dim=1)
-            logits.append(out)
-            actions.append(greedy)
-            taken = teacher.reshape(b * d, -1)[:, t] if teacher is not None else greedy
+            logits[alive, t] = out
+            actions[alive, t] = greedy
+            if t + 1 == steps:
+                break
+            taken = teacher[alive, t] if teacher is not None else greedy
+            if teacher is not None:
+                done[alive] |= torch.stack([taken, greedy], 1) == NOOP_ACTION
+                running = ~done[alive].all(1)
+                alive, hidden, encoded, taken = alive[running], hidden[running], encoded[running], taken[running]
+                worlds = worlds[running] if worlds is not None else None
+                if len(alive) == 0:
+                    break
             previous = taken
-            if worlds is not None and t + 1 < steps:
+            if worlds is not None:
                 worlds, _ = step_worlds(worlds, torch.where(taken == NOOP_ACTION, -1, taken))
                 encoded = self.state_encoder(worlds.to_onehot().float())
-        return torch.stack(logits, 1).view(b, d, steps, -1), torch.stack(actions, 1).view(b, d, steps)
+        return logits.view(b, d, steps, -1), actions.view(b, d, steps)
 
 
 class ProgramVAE(nn.Module):

@@ -234,12 +234,9 @@ def prefix_reward(ground, sampled, steps: int) -> np.ndarray:
     traces with `steps` recorded actions."""
     n = len(ground.num_actions)
 
-    def states(traces) -> torch.Tensor:  # [N, T+1, H*W + 3] one row per state
-        w = traces.states
-        pose = torch.stack([w.row, w.col, w.direction], 1)
-        return torch.cat([w.markers.flatten(1).long(), pose], 1).view(n, steps + 1, -1)
-
-    same = (states(ground) == states(sampled)).all(-1).numpy()  # [N, T+1]
+    g, s = ground.states, sampled.states  # worlds [N*(T+1)]
+    same = (g.markers == s.markers).flatten(1).all(1) & (g.row == s.row) & (g.col == s.col)
+    same = (same & (g.direction == s.direction)).view(n, steps + 1).numpy()  # [N, T+1] equal states
     len_g = ground.num_actions.clamp(max=steps).numpy() + 1
     len_s = sampled.num_actions.clamp(max=steps).numpy() + 1
     t = np.arange(1, steps + 1)[None]

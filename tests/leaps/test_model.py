@@ -113,6 +113,59 @@ def test_reinforce_steps_its_own_clipped_optimizer_every_interval(tiny_data, tmp
     assert len(reinforce_norms) == 3 and max(reinforce_norms) <= 1e-3 * 1.001  # clipped before the step
 
 
+def full_rollout(policy, z, s0, teacher, observations):
+    """The condition policy's teacher-forced rollout written out plainly: every demonstration runs every step."""
+    from karel.dsl import NOOP_ACTION
+    from karel.semantics import step
+    from karel.world import Worlds
+
+    b, d, steps = teacher.shape
+    flat_z = z.repeat_interleave(d, 0)
+    worlds = Worlds.from_onehot(s0.flatten(0, 1))
+    hidden, previous, logits = flat_z, torch.full((b * d,), NOOP_ACTION), []
+    for t in range(steps):
+        encoded = policy.state_encoder(worlds.to_onehot().float())
+        hidden = policy.gru(torch.cat([flat_z, encoded, policy.action_embedding(previous)], 1), hidden)
+        logits.append(policy.head(hidden))
+        previous = teacher.flatten(0, 1)[:, t]
+        if observations == "environment":
+            worlds, _ = step(worlds, torch.where(previous == NOOP_ACTION, -1, previous))
+    logits = torch.stack(logits, 1).view(b, d, steps, -1)
+    return logits, logits.argmax(-1)
+
+
+@pytest.mark.parametrize("observations", ["environment", "initial_state"])
+def test_condition_rollouts_end_once_teacher_and_prediction_have_stopped(tiny_data, observations):
+    from karel.dsl import NOOP_ACTION
+    from leaps.model import active_until_stop, masked_cross_entropy
+
+    torch.manual_seed(0)
+    policy = LeapsModule(hidden=32).model.condition
+    with torch.no_grad():
+        policy.head[-1].bias[NOOP_ACTION] += 0.5  # some predictions stop early, some late
+    data = ProgramDataModule(str(tiny_data), batch_size=16, num_workers=0)
+    data.setup("fit")
+    batch = next(iter(data.train_dataloader()))
+    s0, teacher = batch["s_h"], batch["a_h"]
+    z = torch.randn(16, 32)
+    losses, grads = [], []
+    for rollout in (full_rollout, lambda p, z, s0, a, observations: p(z, s0, a.shape[-1], a, observations)):
+        policy.zero_grad()
+        logits, predicted = rollout(policy, z, s0, teacher, observations)
+        live = active_until_stop(teacher, NOOP_ACTION) | active_until_stop(predicted, NOOP_ACTION)
+        loss = masked_cross_entropy(logits, teacher, live)
+        loss.backward()
+        losses.append((logits, predicted, live, loss))
+        grads.append([p.grad.clone() for p in policy.parameters()])
+    (full, full_predicted, full_live, full_loss), (short, predicted, live, loss) = losses
+    assert 0.1 < live.float().mean() < 0.9  # ended rollouts are part of the check
+    assert torch.equal(live, full_live) and torch.equal(predicted[live], full_predicted[live])
+    assert torch.allclose(short[live], full[live], atol=1e-6) and torch.allclose(loss, full_loss, atol=1e-6)
+    assert (short[~live] == 0).all() and (predicted[~live] == NOOP_ACTION).all()
+    for a, b in zip(*grads):
+        assert torch.allclose(a, b, atol=1e-6)
+
+
 def test_checkpoint_round_trip_and_mismatch(tiny_data, tmp_path):
     pl.seed_everything(1)
     module = LeapsModule(hidden=32, behaviour=False)
@@ -146,6 +199,8 @@ def test_prefix_reward():
     reward = prefix_reward(run(same), run(other), 5)
     assert reward.tolist() == [1 / 3] * 3 + [1 / 3] * 3  # one matching step of three
     assert prefix_reward(run(same), run(same), 5).tolist() == [1.0] * 6
+    put, pick = parse("DEF run m( putMarker m)"), parse("DEF run m( pickMarker m)")  # no markers: pick is a no-op
+    assert prefix_reward(run([put, put]), run([pick, pick]), 5).tolist() == [0.0] * 6  # same pose, other markers
 
 
 def test_leaps_test_command_reports_the_shipped_checkpoint_metrics(tiny_data, tmp_path, monkeypatch, capsys):
