@@ -53,11 +53,12 @@ def main() -> None:
     args = parser.parse_args()
     data = ProgramDataModule(args.data, batch_size=args.batch, num_workers=0)
     accelerator = "gpu" if args.device.startswith("cuda") else "cpu"
+    weights = torch.load(args.weights, map_location="cpu", weights_only=False)["state_dict"] if args.weights else None
     for variant in args.variants.split(","):
         settings = yaml.safe_load(Path(f"configs/leaps/{variant}.yaml").read_text())["model"]
         module = LeapsModule(**settings)
-        if args.weights:
-            module.load_state_dict(torch.load(args.weights, map_location="cpu", weights_only=False)["state_dict"])
+        if weights is not None:
+            module.load_state_dict(weights)
         module.behaviour_active = settings["behaviour"]
         timer = BatchTimer(accelerator == "gpu")
         trainer = pl.Trainer(accelerator=accelerator, devices=1, max_epochs=1, limit_train_batches=args.steps + 1,

@@ -70,8 +70,8 @@ class ConditionPolicy(nn.Module):
         teacher = teacher.reshape(n, steps) if teacher is not None else None
         logits = z.new_zeros(n, steps, NUM_ACTIONS)
         actions = torch.full((n, steps), NOOP_ACTION, dtype=torch.long, device=z.device)
-        done = torch.zeros(n, 2, dtype=torch.bool, device=z.device)  # teacher stopped, prediction stopped
-        alive = torch.arange(n, device=z.device)  # rollouts still running
+        alive = torch.arange(n, device=z.device)  # rollouts still running: rows of logits and actions
+        stopped = torch.zeros(n, 2, dtype=torch.bool, device=z.device)  # per alive row: teacher, prediction
         hidden, encoded = flat_z, self.state_encoder(states)
         previous = torch.full((n,), NOOP_ACTION, dtype=torch.long, device=z.device)
         for t in range(steps):
@@ -84,9 +84,9 @@ class ConditionPolicy(nn.Module):
                 break
             taken = teacher[alive, t] if teacher is not None else greedy
             if teacher is not None:
-                done[alive] |= torch.stack([taken, greedy], 1) == NOOP_ACTION
-                running = ~done[alive].all(1)
-                alive, hidden, encoded, taken = alive[running], hidden[running], encoded[running], taken[running]
+                stopped |= torch.stack([taken, greedy], 1) == NOOP_ACTION
+                running = ~stopped.all(1)
+                alive, stopped, hidden, encoded, taken = (x[running] for x in (alive, stopped, hidden, encoded, taken))
                 worlds = worlds[running] if worlds is not None else None
                 if len(alive) == 0:
                     break
