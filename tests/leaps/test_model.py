@@ -166,6 +166,26 @@ def test_condition_rollouts_end_once_teacher_and_prediction_have_stopped(tiny_da
         assert torch.allclose(a, b, atol=1e-6)
 
 
+@pytest.mark.parametrize("size", [(4, 4), (6, 6), (5, 9)])
+def test_state_pooling_equals_adaptive_average_pooling(size):
+    from leaps.model import PoolTo
+
+    maps = torch.randn(3, 32, *size, requires_grad=True)
+    pooled = PoolTo(4)(maps)
+    expected = torch.nn.AdaptiveAvgPool2d(4)(maps)
+    assert pooled.shape == (3, 32, 4, 4) and torch.equal(pooled, expected)
+    (grad,) = torch.autograd.grad(pooled.square().sum(), maps)
+    assert torch.equal(grad, torch.autograd.grad(expected.square().sum(), maps)[0])
+
+
+@pytest.mark.parametrize("grid", [(8, 8), (12, 12), (10, 14)])
+def test_state_encoder_takes_any_grid_size(grid):
+    from leaps.model import ConditionPolicy
+
+    encoder = ConditionPolicy(hidden=32, latent=32).state_encoder
+    assert encoder(torch.rand(5, 16, *grid)).shape == (5, 32)
+
+
 def test_checkpoint_round_trip_and_mismatch(tiny_data, tmp_path):
     pl.seed_everything(1)
     module = LeapsModule(hidden=32, behaviour=False)
