@@ -17,6 +17,10 @@ epoch, about 68 updates of 256 programs; here an update runs on every `behaviour
 (2: 70 updates per epoch of the 35,000 training programs), interleaved with the supervised steps. Lightning's
 manual optimisation drives both, so `global_step` counts the updates of both optimizers.
 
+Weight averaging, the one addition to the reference recipe: the configs add Lightning's
+`EMAWeightAveraging` (decay 0.998 per batch), so validation, checkpoints and exported weights hold an
+exponential moving average of the weights; `leaps.averaging` averages saved checkpoints after a run.
+
 Variants (`configs/leaps/*.yaml`): leaps (L^P, L^L with environment steps, L^R), leapsp (L^P only,
 condition policy on initial states with coefficient 0), leapspr (L^P and L^R; no condition policy),
 leapspl (L^P and L^L, no L^R).
@@ -29,6 +33,10 @@ in validation and test only; train/behaviour_loss and train/behaviour_reward on 
 """
 
 from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pytorch_lightning as pl
@@ -246,17 +254,23 @@ def prefix_reward(ground, sampled, steps: int) -> np.ndarray:
     return np.where(longest == 1, 1.0, prefix / np.maximum(longest - 1, 1))
 
 
+def save_atomically(checkpoint: dict, target: str | Path) -> None:
+    """`torch.save` to a temporary file beside `target`, then rename it: no half-written checkpoint."""
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(target)), suffix=".ckpt")
+    os.close(fd)
+    try:
+        torch.save(checkpoint, tmp)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
 def export_weights(source: str, target: str) -> None:
     """Write `source`'s model weights, hyperparameters and progress (no optimizer state) to `target`, a
     checkpoint that `LeapsModule.load_from_checkpoint` and `leaps test --ckpt_path` read."""
-    import os
-    import tempfile
-
     checkpoint = torch.load(source, map_location="cpu", weights_only=False)
     kept = {k: checkpoint[k] for k in ("state_dict", "hyper_parameters", "pytorch-lightning_version", "epoch",
                                        "global_step", "behaviour_active") if k in checkpoint}  # fmt: skip
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(target)), suffix=".ckpt")
-    os.close(fd)
-    torch.save(kept, tmp)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, target)
+    save_atomically(kept, target)

@@ -1,0 +1,76 @@
+"""Checkpoint averaging: the uniform mean of the model weights of several checkpoints of one training run.
+
+Weight averaging after the fact (stochastic weight averaging, Izmailov et al. 2018): the checkpoints a run
+writes every few dozen steps sit around one basin of the loss, and their mean generalises better than any of
+them. For the LEAPS VAE, the mean of the 32 checkpoints of epochs 33-40 decodes 0.96 of 1,024 validation
+programs exactly (greedy, from a sampled z), where the checkpoints themselves decode 0.90-0.93
+(`weights/README.md`). During training, the same idea runs online as Lightning's `EMAWeightAveraging`
+callback (the configs in `configs/leaps/`).
+
+    python -m leaps.averaging --out weights/leaps.ckpt runs/leaps/leaps/version_10/checkpoints/step*.ckpt
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+
+from leaps.module import CheckpointMismatchError, save_atomically
+
+
+def average_weights(sources: Sequence[str | Path], target: str | Path) -> dict:
+    """Write the uniform mean of `sources`' model weights to `target` (weights only, as `export_weights`
+    writes them) and return that checkpoint. Hyperparameters, epoch and global step come from the source with
+    the highest global step; `averaged_from` lists every source's name, epoch and global step.
+
+    Raises `CheckpointMismatchError` when the sources' parameters (names, shapes) or hyperparameters differ,
+    and `ValueError` when fewer than two sources are given."""
+    if len(sources) < 2:
+        raise ValueError(f"averaging needs at least two checkpoints, got {len(sources)}")
+    checkpoints = [torch.load(path, map_location="cpu", weights_only=False) for path in sources]
+    first, first_path = checkpoints[0], sources[0]
+    shapes = {name: value.shape for name, value in first["state_dict"].items()}
+    for path, checkpoint in zip(sources[1:], checkpoints[1:]):
+        other = {name: value.shape for name, value in checkpoint["state_dict"].items()}
+        if other != shapes:
+            differ = sorted(set(shapes) ^ set(other)) or sorted(k for k in shapes if shapes[k] != other[k])
+            raise CheckpointMismatchError(f"{path} does not fit {first_path}: parameters {', '.join(differ[:5])} "
+                                          "differ (average checkpoints of one run)")  # fmt: skip
+        if checkpoint.get("hyper_parameters") != first.get("hyper_parameters"):
+            raise CheckpointMismatchError(f"{path} and {first_path} have different hyperparameters "
+                                          "(average checkpoints of one run)")  # fmt: skip
+    latest = max(checkpoints, key=lambda c: c.get("global_step", 0))
+    state = {name: torch.stack([c["state_dict"][name].double() for c in checkpoints]).mean(0).to(value.dtype)
+             for name, value in first["state_dict"].items()}  # fmt: skip
+    averaged = {k: latest[k] for k in ("hyper_parameters", "pytorch-lightning_version", "epoch", "global_step",
+                                       "behaviour_active") if k in latest}  # fmt: skip
+    averaged["state_dict"] = state
+    averaged["averaged_from"] = [{"name": Path(path).name, "epoch": c.get("epoch"), "global_step": c.get("global_step")}
+                                 for path, c in zip(sources, checkpoints)]  # fmt: skip
+    save_atomically(averaged, target)
+    return averaged
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m leaps.averaging", description=__doc__.split("\n\n")[0])
+    parser.add_argument("checkpoints", nargs="+", help="checkpoints of one training run (at least two)")
+    parser.add_argument("--out", required=True, help="where to write the averaged weights (.ckpt)")
+    args = parser.parse_args(argv)
+    missing = [path for path in args.checkpoints if not Path(path).is_file()]
+    if missing:
+        parser.error(f"no such checkpoint: {', '.join(missing)}")
+    try:
+        averaged = average_weights(args.checkpoints, args.out)
+    except (ValueError, CheckpointMismatchError) as error:
+        parser.error(str(error))
+    steps = [source["global_step"] for source in averaged["averaged_from"]]
+    print(f"{args.out}: the mean of {len(steps)} checkpoints (global steps {min(steps)}-{max(steps)})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
