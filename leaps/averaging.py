@@ -7,7 +7,10 @@ programs exactly (greedy, from a sampled z), where the checkpoints themselves de
 (`weights/README.md`). During training, the same idea runs online as Lightning's `EMAWeightAveraging`
 callback (the configs in `configs/leaps/`).
 
-    python -m leaps.averaging --out weights/leaps.ckpt runs/leaps/leaps/version_10/checkpoints/step*.ckpt
+    python -m leaps.averaging --out mean.ckpt runs/leaps/leaps/version_0/checkpoints/step=*.ckpt
+
+(checkpoints that a `ModelCheckpoint` with `every_n_train_steps: 40`, `save_top_k: -1` and
+`filename: "{step}"` keeps during training).
 """
 
 from __future__ import annotations
