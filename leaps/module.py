@@ -219,21 +219,24 @@ class LeapsModule(pl.LightningModule):
         checkpoint["behaviour_active"] = self.behaviour_active
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
-        expected = {k: tuple(v.shape) for k, v in self.state_dict().items()}
-        found = {k: tuple(v.shape) for k, v in checkpoint["state_dict"].items()}
-        if expected != found:
-            missing = sorted(set(expected) - set(found))
-            unexpected = sorted(set(found) - set(expected))
-            shapes = [f"{k}: checkpoint {found[k]}, model {expected[k]}" for k in expected.keys() & found.keys()
-                      if expected[k] != found[k]]  # fmt: skip
-            raise CheckpointMismatchError(
-                "the checkpoint does not fit this model: "
-                + "; ".join(part for part in (
-                    f"missing {', '.join(missing[:5])}" if missing else "",
-                    f"unexpected {', '.join(unexpected[:5])}" if unexpected else "",
-                    f"shapes differ: {'; '.join(shapes[:5])}" if shapes else "") if part)
-                + " (check hidden size and variant)")  # fmt: skip
+        mismatch = state_mismatch(self.state_dict(), checkpoint["state_dict"])
+        if mismatch:
+            raise CheckpointMismatchError(f"the checkpoint does not fit this model: {mismatch} "
+                                          "(check hidden size and variant)")  # fmt: skip
         self.behaviour_active = checkpoint.get("behaviour_active", False)
+
+
+def state_mismatch(expected: dict, found: dict) -> str:
+    """How the parameters `found` (a state dict) differ from `expected` in names and shapes ("" if not):
+    the missing and unexpected names and the differing shapes, five of each at most."""
+    want = {k: tuple(v.shape) for k, v in expected.items()}
+    got = {k: tuple(v.shape) for k, v in found.items()}
+    missing, unexpected = sorted(want.keys() - got.keys()), sorted(got.keys() - want.keys())
+    shapes = sorted(f"{k}: {got[k]}, expected {want[k]}" for k in want.keys() & got.keys() if want[k] != got[k])
+    parts = [f"missing {', '.join(missing[:5])}" if missing else "",
+             f"unexpected {', '.join(unexpected[:5])}" if unexpected else "",
+             f"shapes differ: {'; '.join(shapes[:5])}" if shapes else ""]  # fmt: skip
+    return "; ".join(part for part in parts if part)
 
 
 def prefix_reward(ground, sampled, steps: int) -> np.ndarray:
@@ -254,6 +257,10 @@ def prefix_reward(ground, sampled, steps: int) -> np.ndarray:
     return np.where(longest == 1, 1.0, prefix / np.maximum(longest - 1, 1))
 
 
+CHECKPOINT_INFO = ("hyper_parameters", "pytorch-lightning_version", "epoch", "global_step", "behaviour_active")
+"""What exported weights keep of a training checkpoint besides the state dict."""
+
+
 def save_atomically(checkpoint: dict, target: str | Path) -> None:
     """`torch.save` to a temporary file beside `target`, then rename it: no half-written checkpoint."""
     fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(target)), suffix=".ckpt")
@@ -271,6 +278,5 @@ def export_weights(source: str, target: str) -> None:
     """Write `source`'s model weights, hyperparameters and progress (no optimizer state) to `target`, a
     checkpoint that `LeapsModule.load_from_checkpoint` and `leaps test --ckpt_path` read."""
     checkpoint = torch.load(source, map_location="cpu", weights_only=False)
-    kept = {k: checkpoint[k] for k in ("state_dict", "hyper_parameters", "pytorch-lightning_version", "epoch",
-                                       "global_step", "behaviour_active") if k in checkpoint}  # fmt: skip
+    kept = {k: checkpoint[k] for k in ("state_dict", *CHECKPOINT_INFO) if k in checkpoint}
     save_atomically(kept, target)
