@@ -203,3 +203,20 @@ def active_until_stop(tokens: torch.Tensor, stop: int) -> torch.Tensor:
 def masked_cross_entropy(logits: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     loss = F.cross_entropy(logits.flatten(0, -2), targets.flatten(), reduction="none").view(targets.shape)
     return (loss * mask).sum() / mask.sum().clamp(min=1)
+
+
+def reconstruction_accuracy(
+    predicted: torch.Tensor, targets: torch.Tensor, stop: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Element and sequence accuracy of predicted [..., T] ids against targets [..., T], as the reference
+    computes them (`reference/leaps.md` 4.7); `stop` ends a sequence (the pad token or the no-op action).
+
+    Element accuracy: per sequence, the share of matching positions among those where the target has not
+    yet stopped or the prediction is running (up to and including its first stop), then the mean over
+    sequences. Sequence accuracy: the share of sequences that match the target up to and including its stop.
+    """
+    scored = (targets != stop) | active_until_stop(predicted, stop)
+    same = predicted == targets
+    element = ((same & scored).sum(-1) / scored.sum(-1)).mean()
+    sequence = (same | ~active_until_stop(targets, stop)).all(-1).float().mean()
+    return element, sequence

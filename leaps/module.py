@@ -30,6 +30,8 @@ lat_loss, condition_loss, decoder_token_accuracy, decoder_program_accuracy,
 decoder_greedy_token_accuracy, decoder_greedy_program_accuracy, condition_action_accuracy,
 condition_demo_accuracy, condition_greedy_action_accuracy, condition_greedy_demo_accuracy}; greedy metrics
 in validation and test only; train/behaviour_loss and train/behaviour_reward on the REINFORCE updates.
+Token and action accuracies are per-sequence shares averaged over sequences, as the reference computes
+them (`reconstruction_accuracy`); program and demo accuracies count exact matches.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ from leaps.model import (
     active_until_stop,
     kl_divergence,
     masked_cross_entropy,
+    reconstruction_accuracy,
 )
 
 VARIANTS = ("leaps", "leapsp", "leapspr", "leapspl")
@@ -86,26 +89,22 @@ class LeapsModule(pl.LightningModule):
         logits = self.model.decode_teacher(z, program)  # [B, L, V]
         targets = program[:, 1 : hp.max_length + 1]
         predicted = logits.argmax(-1)
-        target_live = active_until_stop(targets, PAD_ID)
-        live = target_live | active_until_stop(predicted, PAD_ID)
+        live = active_until_stop(targets, PAD_ID) | active_until_stop(predicted, PAD_ID)
         rec_loss = masked_cross_entropy(logits, targets, live)
         lat_loss = kl_divergence(mu, log_sigma)
         total = rec_loss + hp.latent_loss_coef * lat_loss
-        same = (predicted == targets) | ~target_live
-        logs = {
-            "rec_loss": rec_loss, "lat_loss": lat_loss,
-            "decoder_token_accuracy": ((predicted == targets) & target_live).sum() / target_live.sum(),
-            "decoder_program_accuracy": same.all(1).float().mean(),
-        }  # fmt: skip
+        token_accuracy, program_accuracy = reconstruction_accuracy(predicted, targets, PAD_ID)
+        logs = {"rec_loss": rec_loss, "lat_loss": lat_loss,
+                "decoder_token_accuracy": token_accuracy, "decoder_program_accuracy": program_accuracy}  # fmt: skip
         if hp.condition:
             a_h = batch["a_h"]  # [B, D, T]
             cond_logits, cond_pred = self.model.condition(z, batch["s_h"], a_h.shape[-1], a_h, hp.observations)
             a_live = active_until_stop(a_h, NOOP_ACTION)
             cond_loss = masked_cross_entropy(cond_logits, a_h, a_live | active_until_stop(cond_pred, NOOP_ACTION))
             total = total + hp.condition_loss_coef * cond_loss
-            logs |= {"condition_loss": cond_loss,
-                     "condition_action_accuracy": ((cond_pred == a_h) & a_live).sum() / a_live.sum(),
-                     "condition_demo_accuracy": ((cond_pred == a_h) | ~a_live).all(-1).float().mean()}  # fmt: skip
+            action_accuracy, demo_accuracy = reconstruction_accuracy(cond_pred, a_h, NOOP_ACTION)
+            logs |= {"condition_loss": cond_loss, "condition_action_accuracy": action_accuracy,
+                     "condition_demo_accuracy": demo_accuracy}  # fmt: skip
         if greedy:
             logs |= self._greedy_metrics(z, batch)
         return total, logs
@@ -115,18 +114,14 @@ class LeapsModule(pl.LightningModule):
         hp = self.hparams
         tokens = self.model.decode(z)
         targets = batch["program"][:, 1 : hp.max_length + 1]
-        predicted = tokens[:, 1:]
-        target_live = active_until_stop(targets, PAD_ID)
-        logs = {
-            "decoder_greedy_token_accuracy": ((predicted == targets) & target_live).sum() / target_live.sum(),
-            "decoder_greedy_program_accuracy": ((predicted == targets) | ~target_live).all(1).float().mean(),
-        }
+        token_accuracy, program_accuracy = reconstruction_accuracy(tokens[:, 1:], targets, PAD_ID)
+        logs = {"decoder_greedy_token_accuracy": token_accuracy, "decoder_greedy_program_accuracy": program_accuracy}
         if hp.condition:
             a_h = batch["a_h"]
             _, actions = self.model.condition(z, batch["s_h"], a_h.shape[-1], None, hp.observations)
-            a_live = active_until_stop(a_h, NOOP_ACTION)
-            logs["condition_greedy_action_accuracy"] = ((actions == a_h) & a_live).sum() / a_live.sum()
-            logs["condition_greedy_demo_accuracy"] = ((actions == a_h) | ~a_live).all(-1).float().mean()
+            action_accuracy, demo_accuracy = reconstruction_accuracy(actions, a_h, NOOP_ACTION)
+            logs |= {"condition_greedy_action_accuracy": action_accuracy,
+                     "condition_greedy_demo_accuracy": demo_accuracy}  # fmt: skip
         return logs
 
     def behaviour_loss(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:

@@ -13,6 +13,7 @@ from karel.sampler import sample_leaps_program
 from leaps.datamodule import ProgramDataModule
 from leaps.dataset import DatasetConfig, write_dataset
 from leaps.grammar import Grammar
+from leaps.model import reconstruction_accuracy
 from leaps.module import CheckpointMismatchError, LeapsModule, prefix_reward
 
 VARIANTS = {
@@ -221,6 +222,23 @@ def test_prefix_reward():
     assert prefix_reward(run(same), run(same), 5).tolist() == [1.0] * 6
     put, pick = parse("DEF run m( putMarker m)"), parse("DEF run m( pickMarker m)")  # no markers: pick is a no-op
     assert prefix_reward(run([put, put]), run([pick, pick]), 5).tolist() == [0.0] * 6  # same pose, other markers
+
+
+def test_reconstruction_accuracy_averages_per_sequence_over_target_and_prediction():
+    stop = 5
+    targets = torch.tensor([[1, 2, 5, 5], [3, 5, 5, 5], [4, 4, 4, 4], [1, 2, 3, 5]])
+    predicted = torch.tensor([
+        [1, 0, 5, 0],  # scored: the target's 2 actions and the prediction's stop; 2 of 3 match
+        [3, 4, 4, 5],  # runs past the target's end up to its own stop: 2 of 4
+        [4, 4, 4, 4],  # exact, no stop within the window: 4 of 4
+        [1, 5, 0, 0],  # stops early: the target's 3 actions are scored, 1 of 3
+    ])  # fmt: skip
+    element, sequence = reconstruction_accuracy(predicted, targets, stop)
+    assert element.item() == pytest.approx((2 / 3 + 2 / 4 + 1 + 1 / 3) / 4)
+    assert sequence.item() == 0.25
+    assert reconstruction_accuracy(targets, targets, stop)[1].item() == 1.0
+    ends_late = torch.tensor([[1, 2, 0, 5]])  # the target's actions, then one action too many
+    assert reconstruction_accuracy(ends_late, targets[:1], stop)[1].item() == 0.0
 
 
 def test_leaps_test_command_reports_the_shipped_checkpoint_metrics(tiny_data, tmp_path, monkeypatch, capsys):
