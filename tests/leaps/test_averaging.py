@@ -9,16 +9,9 @@ import torch
 
 from leaps.averaging import average_weights, main
 from leaps.datamodule import ProgramDataModule
-from leaps.dataset import DatasetConfig, write_dataset
 from leaps.module import CheckpointMismatchError, LeapsModule
 
 ROOT = Path(__file__).parents[2]
-
-
-@pytest.fixture(scope="module")
-def tiny_data(tmp_path_factory):
-    return write_dataset(tmp_path_factory.mktemp("tiny") / "data", DatasetConfig(programs=24, seed=5, batch=128),
-                         progress=False)  # fmt: skip
 
 
 def trained_checkpoint(path: Path, data: Path, seed: int, hidden: int = 32) -> Path:

@@ -11,7 +11,7 @@ from karel.parser import parse_ids
 from karel.program import to_ids
 from karel.sampler import sample_leaps_program
 from leaps.datamodule import ProgramDataModule
-from leaps.dataset import DatasetConfig, write_dataset
+from leaps.dataset import DatasetConfig
 from leaps.grammar import Grammar
 from leaps.model import reconstruction_accuracy
 from leaps.module import CheckpointMismatchError, LeapsModule, prefix_reward
@@ -22,12 +22,6 @@ VARIANTS = {
     "leapspr": {"condition": False, "observations": "initial_state", "condition_loss_coef": 0.0, "behaviour": True},
     "leapspl": {"condition": True, "observations": "environment", "condition_loss_coef": 1.0, "behaviour": False},
 }
-
-
-@pytest.fixture(scope="module")
-def tiny_data(tmp_path_factory):
-    return write_dataset(tmp_path_factory.mktemp("tiny") / "data", DatasetConfig(programs=48, seed=11, batch=128),
-                         progress=False)  # fmt: skip
 
 
 def test_grammar_allows_every_prefix_of_10000_sampled_programs():
