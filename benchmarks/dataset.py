@@ -1,6 +1,6 @@
 """Time the generation of the LEAPS program dataset and print its statistics as one JSON line.
 
-    python benchmarks/dataset.py [--programs 50000] [--out data/karel_dataset] [--seed 123]
+python benchmarks/dataset.py [--programs 50000] [--out data/karel_dataset] [--seed 123]
 """
 
 from __future__ import annotations

@@ -165,11 +165,18 @@ class _Runner:
         counter = torch.where(is_rset, arg, torch.where(go, counter - 1, counter))
         ep.counters.scatter_(1, repeat_slot, counter.unsqueeze(1))
         branch = torch.where(is_test, cond, go)
-        ep.pc = torch.where(is_act | is_rset, nxt, torch.where(is_test | is_rtest, torch.where(branch, nxt, alt), ep.pc))
+        ep.pc = torch.where(
+            is_act | is_rset, nxt, torch.where(is_test | is_rtest, torch.where(branch, nxt, alt), ep.pc)
+        )
 
         termination = torch.full_like(ep.pc, -1)
-        for flag, reason in ((op == Op.HALT, Termination.PROGRAM_END), (loop_end, Termination.LOOP),
-                             (terminated, Termination.TASK_END), (over, Termination.BUDGET), (crash, Termination.CRASH)):
+        for flag, reason in (
+            (op == Op.HALT, Termination.PROGRAM_END),
+            (loop_end, Termination.LOOP),
+            (terminated, Termination.TASK_END),
+            (over, Termination.BUDGET),
+            (crash, Termination.CRASH),
+        ):
             termination = torch.where(flag, int(reason), termination)  # later entries take precedence
         finished = termination >= 0
         rows = finished.nonzero().flatten()

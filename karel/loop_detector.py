@@ -58,7 +58,9 @@ class KeyHasher:
         self.coord_width = len(str(max(height, width) - 1))
         self.cells = height * width
         self.span = 2 * self.coord_width + 1 + 2 * self.cells + 1  # S: longer than any key string
-        self.powers = torch.stack([_powers(b, m, self.span + 2, device) for b, m in zip(_BASES, _MODULI)], 1)  # [S+2, 3]
+        self.powers = torch.stack(
+            [_powers(b, m, self.span + 2, device) for b, m in zip(_BASES, _MODULI)], 1
+        )  # [S+2, 3]
         self.moduli = torch.tensor(_MODULI, dtype=torch.int64, device=device)  # [3]
         self.cell_powers = self.powers[: self.cells].double()  # [H*W, 3]
 

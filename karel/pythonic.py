@@ -35,7 +35,9 @@ def to_python_lines(program: Program, indent: str = "    ") -> list[tuple[str, t
     return [("def run():", ()), *_lines(program.body, indent, 1, ())]
 
 
-def _lines(block: tuple[Stmt, ...], indent: str, level: int, parent: tuple[int, ...]) -> list[tuple[str, tuple[int, ...]]]:
+def _lines(
+    block: tuple[Stmt, ...], indent: str, level: int, parent: tuple[int, ...]
+) -> list[tuple[str, tuple[int, ...]]]:
     out = []
     for i, stmt in enumerate(block):
         position = (*parent, i)

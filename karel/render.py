@@ -169,7 +169,9 @@ def save_frames(frames: Sequence[Image.Image], path: str | os.PathLike, duration
     try:
         with open(tmp, "xb") as f:
             if fmt == "GIF":
-                frames[0].save(f, format=fmt, save_all=True, append_images=list(frames[1:]), duration=duration_ms, loop=0)
+                frames[0].save(
+                    f, format=fmt, save_all=True, append_images=list(frames[1:]), duration=duration_ms, loop=0
+                )
             else:
                 frames[0].save(f, format=fmt)
         os.replace(tmp, path)

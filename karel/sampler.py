@@ -218,7 +218,11 @@ def sample_single_statement(rng: np.random.Generator, kind: str, height: int, ma
 
 
 def sample_slot(
-    rng: np.random.Generator, slot: str, height: int = 1, sequence: int = 0, allow_not: bool = True,
+    rng: np.random.Generator,
+    slot: str,
+    height: int = 1,
+    sequence: int = 0,
+    allow_not: bool = True,
     language: Language = KAREL,
 ) -> tuple[Stmt, ...] | Cond | int:
     """A fresh subtree for a slot of type "stmt" (statements), "bool" (a condition) or "int" (a count)."""

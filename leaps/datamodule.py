@@ -167,7 +167,9 @@ class ProgramDataModule(pl.LightningDataModule):
         random.Random(self.seed).shuffle(ids)
         n_train, n_val = int(len(ids) * self.split[0]), int(len(ids) * self.split[1])
         parts = {"train": ids[:n_train], "val": ids[n_train : n_train + n_val], "test": ids[n_train + n_val :]}
-        self.datasets = {k: ProgramDataset(self.data_dir, v, self.max_program_length, actions) for k, v in parts.items()}
+        self.datasets = {
+            k: ProgramDataset(self.data_dir, v, self.max_program_length, actions) for k, v in parts.items()
+        }
 
     def _loader(self, part: str, shuffle: bool) -> DataLoader:
         return DataLoader(self.datasets[part], batch_size=self.batch_size, shuffle=shuffle,

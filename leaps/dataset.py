@@ -150,11 +150,14 @@ def generate(config: DatasetConfig, progress: bool = True):
         onehot = recorded.states.to_onehot().view(len(chosen), config.demos, config.max_states, 16, config.height,
                                                   config.width)  # fmt: skip
         for j, (i, _) in enumerate(chosen):
-            yield batch[i], {
-                "s_h": onehot[j].permute(0, 1, 3, 4, 2).numpy(),  # [10, T+1, H, W, 16]
-                "a_h": recorded.actions.view(len(chosen), config.demos, -1)[j].numpy(),
-                "a_h_len": recorded.num_actions.view(len(chosen), config.demos)[j].numpy(),
-            }
+            yield (
+                batch[i],
+                {
+                    "s_h": onehot[j].permute(0, 1, 3, 4, 2).numpy(),  # [10, T+1, H, W, 16]
+                    "a_h": recorded.actions.view(len(chosen), config.demos, -1)[j].numpy(),
+                    "a_h_len": recorded.num_actions.view(len(chosen), config.demos)[j].numpy(),
+                },
+            )
         done += len(chosen)
         bar.update(len(chosen))
     bar.close()
@@ -190,10 +193,19 @@ def write_dataset(out: str | Path, config: DatasetConfig, progress: bool = True)
             n = len(ids)
             train, val = int(n * 0.7), int(n * 0.15)
             for key, value in {
-                "max_demo_length": config.max_states, "min_demo_length": config.min_states, "dsl_type": "prob",
-                "max_program_length": config.max_tokens, "min_program_length": 0, "num_program_tokens": len(TOKENS),
-                "num_demo_per_program": config.demos, "num_action_tokens": 5, "num_train": train, "num_val": val,
-                "num_test": n - train - val, "seed": config.seed, "cover_branches": config.cover_branches,
+                "max_demo_length": config.max_states,
+                "min_demo_length": config.min_states,
+                "dsl_type": "prob",
+                "max_program_length": config.max_tokens,
+                "min_program_length": 0,
+                "num_program_tokens": len(TOKENS),
+                "num_demo_per_program": config.demos,
+                "num_action_tokens": 5,
+                "num_train": train,
+                "num_val": val,
+                "num_test": n - train - val,
+                "seed": config.seed,
+                "cover_branches": config.cover_branches,
             }.items():
                 info.create_dataset(key, data=value)
         tmp_ids.write_text("".join(f"{name}\n" for name in ids))
@@ -225,7 +237,9 @@ def statistics(data_dir: str | Path) -> dict:
     return {
         "programs": n,
         "program_tokens": {
-            "mean": float(np.mean(lengths)), "min": min(lengths), "max": max(lengths),
+            "mean": float(np.mean(lengths)),
+            "min": min(lengths),
+            "max": max(lengths),
             "histogram": {int(k): histogram[k] for k in sorted(histogram)},
         },
         "constructs": {k: round(v / n, 4) for k, v in constructs.items()},  # fraction of programs using each

@@ -33,7 +33,7 @@ HELP = {
     "method": f"search method: {', '.join(METHODS)}",
     "seed": "search seed (the RNG of mutations and random programs; the task instances are always 0..N-1)",
     "budget": "program evaluations (one = the mean return over the task instances); default 1,000,000 on Karel "
-              "tasks, 10,000 on MiniGrid tasks",
+    "tasks, 10,000 on MiniGrid tasks",
     "instances": "task instances per evaluation",
     "k": "hc: neighbours per climb step",
     "start_k": "shc: neighbourhood size at the start of the schedule",
@@ -97,10 +97,18 @@ def build_parser() -> ArgumentParser:
 
     sweep = ArgumentParser(description="Run tasks x methods x seeds, skipping finished runs and resuming others.")
     sweep.add_argument("--config", action=ActionConfigFile, help="YAML file of settings shared by every run")
-    sweep.add_argument("--tasks", type=str | None, default=None,
-                       help=f"comma-separated task names (default: the config file's task, else {DEFAULT_SWEEP_TASKS})")
-    sweep.add_argument("--methods", type=str | None, default=None,
-                       help="comma-separated methods (default: the config file's method, else hc,shc)")
+    sweep.add_argument(
+        "--tasks",
+        type=str | None,
+        default=None,
+        help=f"comma-separated task names (default: the config file's task, else {DEFAULT_SWEEP_TASKS})",
+    )
+    sweep.add_argument(
+        "--methods",
+        type=str | None,
+        default=None,
+        help="comma-separated methods (default: the config file's method, else hc,shc)",
+    )
     sweep.add_argument("--task", type=str | None, default=None, help="a search config file's task (--tasks wins)")
     sweep.add_argument("--method", type=str | None, default=None, help="a search config file's method (--methods wins)")
     sweep.add_argument("--seeds", type=str, default="0-4", help='seeds: "0-4" or "0,2,5"')
@@ -134,7 +142,9 @@ def build_parser() -> ArgumentParser:
 
 
 def _config(args, **overrides) -> SearchConfig:
-    values = {f.name: getattr(args, f.name) for f in fields(SearchConfig) if f.name in args and f.name != "init_programs"}
+    values = {
+        f.name: getattr(args, f.name) for f in fields(SearchConfig) if f.name in args and f.name != "init_programs"
+    }
     values.update(overrides)
     task = _task(values["task"])
     if args.init_programs:

@@ -62,7 +62,9 @@ class Evaluator:
         texts = [to_text(p) for p in programs]
         missing = {t: p for t, p in zip(texts, programs) if t not in self._scores}
         if missing:
-            means = np.cumsum(self._returns(list(missing.values())), axis=1)[:, -1] / len(self.instances)  # left to right
+            means = np.cumsum(self._returns(list(missing.values())), axis=1)[:, -1] / len(
+                self.instances
+            )  # left to right
             if len(self._scores) + len(missing) > self.cache_size:
                 self._scores.clear()  # bounded memory: start over (values are pure functions of the text)
             self._scores.update(zip(missing, means.tolist()))

@@ -183,7 +183,9 @@ class Run:
             self._initial_programs()
         from torch.utils.tensorboard import SummaryWriter
 
-        self.writer = SummaryWriter(str(self.dir / "tb"), purge_step=self.evaluator.evaluations + 1 if resumed else None)
+        self.writer = SummaryWriter(
+            str(self.dir / "tb"), purge_step=self.evaluator.evaluations + 1 if resumed else None
+        )
         last_good = self._state()
         self._open_bar()
         try:

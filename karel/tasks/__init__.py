@@ -57,5 +57,15 @@ def is_minigrid(task: object) -> bool:
     return isinstance(task, MiniGridTask)
 
 
-__all__ = ["CRASH_PENALTY", "MINIGRID_TASKS", "TASKS", "Instance", "MiniGridTask", "Rules", "Task", "UnknownTaskError",
-           "is_minigrid", "make"]
+__all__ = [
+    "CRASH_PENALTY",
+    "MINIGRID_TASKS",
+    "TASKS",
+    "Instance",
+    "MiniGridTask",
+    "Rules",
+    "Task",
+    "UnknownTaskError",
+    "is_minigrid",
+    "make",
+]

@@ -47,7 +47,9 @@ class BatchRules(ABC):
         """State of N fresh episodes; `instance` [N] int64 indexes the E instances."""
 
     @abstractmethod
-    def step(self, worlds: Worlds, state: State, acted: torch.Tensor) -> tuple[Worlds, State, torch.Tensor, torch.Tensor]:
+    def step(
+        self, worlds: Worlds, state: State, acted: torch.Tensor
+    ) -> tuple[Worlds, State, torch.Tensor, torch.Tensor]:
         """Apply the rules where `acted` [N] bool; return (worlds, state, terminated [N] bool, reward [N] float64).
         Rewards are 0.0 and terminated False where `acted` is False."""
 

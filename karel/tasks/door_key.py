@@ -109,7 +109,9 @@ class DoorKeyBatchRules(BatchRules):
     def reset(self, instance: torch.Tensor) -> State:
         return {"instance": instance, "locked": torch.ones_like(instance, dtype=torch.bool)}
 
-    def step(self, worlds: Worlds, state: State, acted: torch.Tensor) -> tuple[Worlds, State, torch.Tensor, torch.Tensor]:
+    def step(
+        self, worlds: Worlds, state: State, acted: torch.Tensor
+    ) -> tuple[Worlds, State, torch.Tensor, torch.Tensor]:
         instance, locked = state["instance"], state["locked"]  # [N], [N] bool
         n = torch.arange(len(worlds), device=worlds.device)  # [N]
         count = total_markers(worlds)  # [N] int64

@@ -95,7 +95,9 @@ class FourCornersBatchRules(BatchRules):
     def reset(self, instance: torch.Tensor) -> State:
         return {"instance": instance, "previous_correct": torch.zeros_like(instance)}
 
-    def step(self, worlds: Worlds, state: State, acted: torch.Tensor) -> tuple[Worlds, State, torch.Tensor, torch.Tensor]:
+    def step(
+        self, worlds: Worlds, state: State, acted: torch.Tensor
+    ) -> tuple[Worlds, State, torch.Tensor, torch.Tensor]:
         corners = self.corners[state["instance"]]  # [N, C, 2]
         num_corners = corners.shape[1]
         n = torch.arange(len(worlds), device=worlds.device)[:, None]  # [N, 1]

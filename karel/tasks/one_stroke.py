@@ -82,7 +82,9 @@ class OneStrokeBatchRules(BatchRules):
     def reset(self, instance: torch.Tensor) -> State:
         return {"instance": instance, "previous": self.start[instance], "visited": torch.zeros_like(instance)}
 
-    def step(self, worlds: Worlds, state: State, acted: torch.Tensor) -> tuple[Worlds, State, torch.Tensor, torch.Tensor]:
+    def step(
+        self, worlds: Worlds, state: State, acted: torch.Tensor
+    ) -> tuple[Worlds, State, torch.Tensor, torch.Tensor]:
         max_cells = self.max_cells[state["instance"]]  # [N]
         previous = state["previous"]  # [N, 2] the agent's cell at the previous step
         cell = torch.stack([worlds.row, worlds.col], dim=1)  # [N, 2]

@@ -112,7 +112,9 @@ class PathFollowBatchRules(BatchRules):
     def reset(self, instance: torch.Tensor) -> State:
         return {"instance": instance, "previous_markers": self.initial_markers[instance]}
 
-    def step(self, worlds: Worlds, state: State, acted: torch.Tensor) -> tuple[Worlds, State, torch.Tensor, torch.Tensor]:
+    def step(
+        self, worlds: Worlds, state: State, acted: torch.Tensor
+    ) -> tuple[Worlds, State, torch.Tensor, torch.Tensor]:
         instance = state["instance"]
         count = total_markers(worlds)  # [N] int64
         previous = state["previous_markers"]

@@ -83,7 +83,9 @@ class SeederBatchRules(BatchRules):
     def reset(self, instance: torch.Tensor) -> State:
         return {"instance": instance, "previous_markers": torch.zeros_like(instance)}
 
-    def step(self, worlds: Worlds, state: State, acted: torch.Tensor) -> tuple[Worlds, State, torch.Tensor, torch.Tensor]:
+    def step(
+        self, worlds: Worlds, state: State, acted: torch.Tensor
+    ) -> tuple[Worlds, State, torch.Tensor, torch.Tensor]:
         target = self.target_markers[state["instance"]]  # [N]
         count = total_markers(worlds)  # [N] int64
         previous = state["previous_markers"]

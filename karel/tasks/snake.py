@@ -177,7 +177,9 @@ class SnakeBatchRules(BatchRules):
             "fallback": torch.zeros(n, dtype=torch.bool, device=self.device),
         }
 
-    def step(self, worlds: Worlds, state: State, acted: torch.Tensor) -> tuple[Worlds, State, torch.Tensor, torch.Tensor]:
+    def step(
+        self, worlds: Worlds, state: State, acted: torch.Tensor
+    ) -> tuple[Worlds, State, torch.Tensor, torch.Tensor]:
         n = len(worlds)
         slots = torch.arange(self.BODY, device=worlds.device)  # [B]
         body, body_len, length = state["body"], state["body_len"], state["length"]  # [N, B], [N], [N]

@@ -100,7 +100,9 @@ class StairBatchRules(BatchRules):
     def reset(self, instance: torch.Tensor) -> State:
         return {"instance": instance, "previous_distance": self.initial_distance[instance]}
 
-    def step(self, worlds: Worlds, state: State, acted: torch.Tensor) -> tuple[Worlds, State, torch.Tensor, torch.Tensor]:
+    def step(
+        self, worlds: Worlds, state: State, acted: torch.Tensor
+    ) -> tuple[Worlds, State, torch.Tensor, torch.Tensor]:
         instance = state["instance"]
         marker = self.marker[instance]  # [N, 2]
         at_marker = (worlds.row == marker[:, 0]) & (worlds.col == marker[:, 1])

@@ -114,7 +114,9 @@ class TopOffBatchRules(BatchRules):
     def reset(self, instance: torch.Tensor) -> State:
         return {"instance": instance, "previous_correct": torch.zeros_like(instance)}
 
-    def step(self, worlds: Worlds, state: State, acted: torch.Tensor) -> tuple[Worlds, State, torch.Tensor, torch.Tensor]:
+    def step(
+        self, worlds: Worlds, state: State, acted: torch.Tensor
+    ) -> tuple[Worlds, State, torch.Tensor, torch.Tensor]:
         instance = state["instance"]
         targets = self.targets[instance]  # [N, H, W]
         n = self.num_targets[instance]  # [N]

@@ -105,7 +105,9 @@ class WallAvoiderBatchRules(BatchRules):
     def reset(self, instance: torch.Tensor) -> State:
         return {"instance": instance, "previous_markers": torch.zeros_like(instance)}
 
-    def step(self, worlds: Worlds, state: State, acted: torch.Tensor) -> tuple[Worlds, State, torch.Tensor, torch.Tensor]:
+    def step(
+        self, worlds: Worlds, state: State, acted: torch.Tensor
+    ) -> tuple[Worlds, State, torch.Tensor, torch.Tensor]:
         instance = state["instance"]
         target = self.target_markers[instance]  # [N]
         count = total_markers(worlds)  # [N] int64

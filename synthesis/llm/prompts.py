@@ -88,8 +88,7 @@ DESCRIPTIONS: dict[str, TaskDescription] = {
         goal="Reach the marker that lies on a higher stair cell, staying on or just above the stairs.",
         dense_return="Each step earns the decrease of the Manhattan distance to the marker divided by the initial "
         "distance; leaving the stair cells gives -1 and ends the episode. Reaching the marker ends it.",
-        sparse_return="1 for reaching the marker, 0 otherwise; leaving the stair cells gives -1 and ends the "
-        "episode.",
+        sparse_return="1 for reaching the marker, 0 otherwise; leaving the stair cells gives -1 and ends the episode.",
     ),
     "Maze": TaskDescription(
         map="8 x 8. A random maze of corridors one cell wide.",
@@ -123,17 +122,14 @@ DESCRIPTIONS: dict[str, TaskDescription] = {
         start="On a random cell of the bottom row, facing east.",
         goal="Pick up every marker.",
         dense_return="Each marker picked earns 1 / 36. Putting a marker down gives -1 and ends the episode.",
-        sparse_return="1 when no marker is left, 0 otherwise; putting a marker down gives -1 and ends the "
-        "episode.",
+        sparse_return="1 when no marker is left, 0 otherwise; putting a marker down gives -1 and ends the episode.",
     ),
     "CleanHouse": TaskDescription(
-        map="14 x 22 apartment of several rooms joined by corridors; 11 markers lie on free cells next to "
-        "walls.",
+        map="14 x 22 apartment of several rooms joined by corridors; 11 markers lie on free cells next to walls.",
         start="In the corridor at the top, facing south.",
         goal="Pick up every marker in the apartment.",
         dense_return="Each marker picked earns 1 / 11. Putting a marker down gives -1 and ends the episode.",
-        sparse_return="1 when no marker is left, 0 otherwise; putting a marker down gives -1 and ends the "
-        "episode.",
+        sparse_return="1 when no marker is left, 0 otherwise; putting a marker down gives -1 and ends the episode.",
     ),
     "DoorKey": TaskDescription(
         map="8 x 8, split by a wall into a left and a right chamber. The left chamber holds one marker (the "

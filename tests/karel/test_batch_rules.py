@@ -129,16 +129,25 @@ def scripted_policy(task, instance):
     if family == "FourCorners":
         return lambda world, rules: _fill_or_clear(world, [c for c in layout.corners if not world.markers[c]], put=True)
     if family == "TopOff":
-        return lambda world, rules: _fill_or_clear(world, [c for c in layout.targets if world.markers[c] == 1], put=True)
+        return lambda world, rules: _fill_or_clear(
+            world, [c for c in layout.targets if world.markers[c] == 1], put=True
+        )
     if family in ("Harvester", "CleanHouse"):
         return lambda world, rules: _fill_or_clear(world, list(zip(*np.nonzero(world.markers))), put=False)
     if family == "PathFollow":
         legal = {
-            (r, c) for r in range(task.height) for c in range(task.width) if cell_id(r, c, task.height) in layout.legal_ids
+            (r, c)
+            for r in range(task.height)
+            for c in range(task.width)
+            if cell_id(r, c, task.height) in layout.legal_ids
         }
-        return lambda world, rules: _fill_or_clear(world, list(zip(*np.nonzero(world.markers))), put=False, allowed=legal)
+        return lambda world, rules: _fill_or_clear(
+            world, list(zip(*np.nonzero(world.markers))), put=False, allowed=legal
+        )
     if family == "Seeder":
-        return lambda world, rules: _fill_or_clear(world, [c for c in _interior(world) if not world.markers[c]], put=True)
+        return lambda world, rules: _fill_or_clear(
+            world, [c for c in _interior(world) if not world.markers[c]], put=True
+        )
     if family == "WallAvoider":
         h, w = task.height, task.width
         inner = [(r, c) for r in range(2, h - 2) for c in range(2, w - 2)]

@@ -12,7 +12,9 @@ STAIRS = "DEF run m( WHILE c( noMarkersPresent c) w( turnLeft move turnRight mov
 
 
 def karel(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "karel", *args], input=stdin, capture_output=True, timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "karel", *args], input=stdin, capture_output=True, timeout=120, check=False
+    )
 
 
 def test_console_script_eval_json():
@@ -31,7 +33,9 @@ def test_eval_text_output_and_instances(capsys):
 
 
 def test_program_text_is_canonicalised(capsys):
-    main(["eval", "--task", "StairClimberSparse", "--program", "  DEF run\tm( move   m) ", "--json", "--instances", "1"])
+    main(
+        ["eval", "--task", "StairClimberSparse", "--program", "  DEF run\tm( move   m) ", "--json", "--instances", "1"]
+    )
     assert json.loads(capsys.readouterr().out)["program"] == "DEF run m( move m)"
 
 
@@ -68,7 +72,9 @@ def test_stdin_batch_reports_bad_lines_in_place_and_keeps_going():
 
 
 def test_stdin_batch_all_good_exits_0():
-    done = karel("eval", "--task", "TopOff", "--program", "-", "--instances", "2", stdin=f"{STAIRS}\n{STAIRS}\n".encode())
+    done = karel(
+        "eval", "--task", "TopOff", "--program", "-", "--instances", "2", stdin=f"{STAIRS}\n{STAIRS}\n".encode()
+    )
     assert done.returncode == 0 and len(done.stdout.splitlines()) == 2
 
 

@@ -59,7 +59,11 @@ def test_matches_reference_on_random_programs_and_mutants(name):
 def test_budget_and_turn_around_on_a_small_budget(name):
     task = make(name)
     instances = [task.instance(i) for i in range(6)]
-    programs = [parse(FIXTURES[-1]), parse(FIXTURES[6]), parse("DEF run m( REPEAT R=19 r( REPEAT R=19 r( move putMarker r) r) m)")]
+    programs = [
+        parse(FIXTURES[-1]),
+        parse(FIXTURES[6]),
+        parse("DEF run m( REPEAT R=19 r( REPEAT R=19 r( move putMarker r) r) m)"),
+    ]
     result = assert_same_as_reference(programs, task, instances, max_calls=157)
     assert (result.termination == 2).any()  # some episodes end on the budget
 

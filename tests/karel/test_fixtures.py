@@ -15,7 +15,9 @@ FIXTURES = json.loads((Path(__file__).parents[1] / "fixtures" / "published_fixtu
 
 
 def eval_json(capsys, task: str, program: str, instances: int, engine: str = "reference") -> dict:
-    code = main(["eval", "--task", task, "--program", program, "--instances", str(instances), "--json", "--engine", engine])
+    code = main(
+        ["eval", "--task", task, "--program", program, "--instances", str(instances), "--json", "--engine", engine]
+    )
     assert code == 0
     return json.loads(capsys.readouterr().out)
 
@@ -32,4 +34,6 @@ def test_fixture_mean_over_32_instances(capsys, fixture, engine):
 
 @pytest.mark.parametrize("fixture", [f for f in FIXTURES if "6.11" in f["source"]], ids=lambda f: f["task"])
 def test_prog_policies_fixture_mean_over_16_instances(capsys, fixture):
-    assert eval_json(capsys, fixture["task"], fixture["program"], 16)["mean"] == pytest.approx(fixture["mean16"], abs=1e-9)
+    assert eval_json(capsys, fixture["task"], fixture["program"], 16)["mean"] == pytest.approx(
+        fixture["mean16"], abs=1e-9
+    )

@@ -91,7 +91,9 @@ def test_the_call_that_reaches_the_budget_still_runs_then_the_episode_ends():
     spin = "DEF run m( REPEAT R=19 r( REPEAT R=19 r( REPEAT R=19 r( left r) r) r) m)"
     result = episode("PutNear", spin)
     assert (result.calls, result.actions, result.reason, result.ret) == (1000, 1000, "budget", 0.0)
-    checks = "DEF run m( REPEAT R=19 r( REPEAT R=19 r( REPEAT R=19 r( IF c( is_carrying_object c) i( left i) r) r) r) m)"
+    checks = (
+        "DEF run m( REPEAT R=19 r( REPEAT R=19 r( REPEAT R=19 r( IF c( is_carrying_object c) i( left i) r) r) r) m)"
+    )
     result = episode("PutNear", checks)
     assert (result.calls, result.actions, result.reason) == (1000, 0, "budget")
 
@@ -118,7 +120,9 @@ def test_perceptions_see_lava_doors_and_colours():
     assert episode("LavaGap", "DEF run m( IF c( front_object_type h( lava h) c) i( forward i) m)", 1).ret == -1.0
     assert episode("LavaGap", "DEF run m( IF c( front_is_clear c) i( forward i) m)", 1).ret == -1.0  # lava is clear
     assert episode("LavaGap", "DEF run m( IF c( front_object_color h( blue h) c) i( forward i) m)", 1).ret == 0.0
-    assert episode("LavaGap", "DEF run m( IF c( front_object_color h( red h) c) i( forward i) m)", 1).ret == -1.0  # lava is red
+    assert (
+        episode("LavaGap", "DEF run m( IF c( front_object_color h( red h) c) i( forward i) m)", 1).ret == -1.0
+    )  # lava is red
 
 
 def test_picking_up_the_box_is_penalised_and_ends_the_episode():
@@ -170,7 +174,9 @@ def test_neighbours_use_minigrid_words_with_the_reference_probabilities():
     stream = neighbours(parent, rng, MINIGRID)
     tokens = [t for _ in range(2000) for t in str(next(stream)).split()]
     assert not {"move", "turnLeft", "frontIsClear"} & set(tokens)
-    words = {t: tokens.count(t) for t in ("front_is_clear", "front_object_type", "front_object_color", "is_carrying_object")}
+    words = {
+        t: tokens.count(t) for t in ("front_is_clear", "front_object_type", "front_object_color", "is_carrying_object")
+    }
     assert words["front_object_type"] > words["front_object_color"] > words["is_carrying_object"]
     conditions = [sample_search_program(rng, MINIGRID) for _ in range(3000)]
     share_not = np.mean(["not" in str(p) for p in conditions])

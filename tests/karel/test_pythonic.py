@@ -45,16 +45,20 @@ CASES = {
         "def run():\n    if not not noMarkersPresent():\n        move()",
     ),
     "nesting": (
-        ("DEF run m( WHILE c( frontIsClear c) w( IFELSE c( markersPresent c) i( REPEAT R=19 r( pickMarker r) i) "
-        "ELSE e( move e) w) turnLeft m)"),
-        ("def run():\n"
-        "    while frontIsClear():\n"
-        "        if markersPresent():\n"
-        "            for _ in range(19):\n"
-        "                pickMarker()\n"
-        "        else:\n"
-        "            move()\n"
-        "    turnLeft()"),
+        (
+            "DEF run m( WHILE c( frontIsClear c) w( IFELSE c( markersPresent c) i( REPEAT R=19 r( pickMarker r) i) "
+            "ELSE e( move e) w) turnLeft m)"
+        ),
+        (
+            "def run():\n"
+            "    while frontIsClear():\n"
+            "        if markersPresent():\n"
+            "            for _ in range(19):\n"
+            "                pickMarker()\n"
+            "        else:\n"
+            "            move()\n"
+            "    turnLeft()"
+        ),
     ),
 }
 

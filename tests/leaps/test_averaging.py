@@ -41,7 +41,10 @@ def test_average_is_the_mean_of_the_weights_and_loads(tiny_data, tmp_path):
 def test_averaging_refuses_checkpoints_of_different_models(tiny_data, tmp_path):
     small = trained_checkpoint(tmp_path / "small.ckpt", tiny_data, seed=0)
     large = trained_checkpoint(tmp_path / "large.ckpt", tiny_data, seed=0, hidden=48)
-    with pytest.raises(CheckpointMismatchError, match=r"large.ckpt does not fit .*small.ckpt: shapes differ: model.condition.gru.bias_hh: \(144,\), expected \(96,\)"):
+    with pytest.raises(
+        CheckpointMismatchError,
+        match=r"large.ckpt does not fit .*small.ckpt: shapes differ: model.condition.gru.bias_hh: \(144,\), expected \(96,\)",
+    ):
         average_weights([small, large], tmp_path / "mean.ckpt")
     with pytest.raises(ValueError, match="at least two"):
         average_weights([small], tmp_path / "mean.ckpt")

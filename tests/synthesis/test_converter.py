@@ -14,36 +14,67 @@ W = "WHILE c( frontIsClear c) w( move w)"
 PYTHON_CASES = {
     "plain": ("def run():\n    move()\n    turnLeft()", "DEF run m( move turnLeft m)"),
     "while": ("def run():\n    while frontIsClear():\n        move()", f"DEF run m( {W} m)"),
-    "if": ("def run():\n    if markersPresent():\n        pickMarker()", "DEF run m( IF c( markersPresent c) i( pickMarker i) m)"),
-    "if else": ("def run():\n    if markersPresent():\n        pickMarker()\n    else:\n        move()",
-                "DEF run m( IFELSE c( markersPresent c) i( pickMarker i) ELSE e( move e) m)"),
-    "elif chain": (("def run():\n    if frontIsClear():\n        move()\n    elif leftIsClear():\n        turnLeft()\n"
-                    "    else:\n        turnRight()"),
-                   ("DEF run m( IFELSE c( frontIsClear c) i( move i) ELSE e( IFELSE c( leftIsClear c) i( turnLeft i) "
-                    "ELSE e( turnRight e) e) m)")),
-    "elif without else": ("def run():\n    if frontIsClear():\n        move()\n    elif leftIsClear():\n        turnLeft()",
-                          "DEF run m( IFELSE c( frontIsClear c) i( move i) ELSE e( IF c( leftIsClear c) i( turnLeft i) e) m)"),
-    "blank lines inside a block": ("def run():\n    while frontIsClear():\n        move()\n\n        putMarker()\n",
-                                   "DEF run m( WHILE c( frontIsClear c) w( move putMarker w) m)"),
+    "if": (
+        "def run():\n    if markersPresent():\n        pickMarker()",
+        "DEF run m( IF c( markersPresent c) i( pickMarker i) m)",
+    ),
+    "if else": (
+        "def run():\n    if markersPresent():\n        pickMarker()\n    else:\n        move()",
+        "DEF run m( IFELSE c( markersPresent c) i( pickMarker i) ELSE e( move e) m)",
+    ),
+    "elif chain": (
+        (
+            "def run():\n    if frontIsClear():\n        move()\n    elif leftIsClear():\n        turnLeft()\n"
+            "    else:\n        turnRight()"
+        ),
+        (
+            "DEF run m( IFELSE c( frontIsClear c) i( move i) ELSE e( IFELSE c( leftIsClear c) i( turnLeft i) "
+            "ELSE e( turnRight e) e) m)"
+        ),
+    ),
+    "elif without else": (
+        "def run():\n    if frontIsClear():\n        move()\n    elif leftIsClear():\n        turnLeft()",
+        "DEF run m( IFELSE c( frontIsClear c) i( move i) ELSE e( IF c( leftIsClear c) i( turnLeft i) e) m)",
+    ),
+    "blank lines inside a block": (
+        "def run():\n    while frontIsClear():\n        move()\n\n        putMarker()\n",
+        "DEF run m( WHILE c( frontIsClear c) w( move putMarker w) m)",
+    ),
     "tabs": ("def run():\n\twhile frontIsClear():\n\t\tmove()", f"DEF run m( {W} m)"),
-    "comments": ("def run():\n    # walk\n    while frontIsClear():  # until the wall\n        move()", f"DEF run m( {W} m)"),
+    "comments": (
+        "def run():\n    # walk\n    while frontIsClear():  # until the wall\n        move()",
+        f"DEF run m( {W} m)",
+    ),
     "docstring and pass": ('def run():\n    """Walk."""\n    pass\n    move()', "DEF run m( move m)"),
     "while True": ("def run():\n    while True:\n        move()", "DEF run m( REPEAT R=19 r( move r) m)"),
-    "while False": ("def run():\n    while False:\n        move()\n    turnLeft()", "DEF run m( REPEAT R=0 r( move r) turnLeft m)"),
+    "while False": (
+        "def run():\n    while False:\n        move()\n    turnLeft()",
+        "DEF run m( REPEAT R=0 r( move r) turnLeft m)",
+    ),
     "range n": ("def run():\n    for i in range(4):\n        move()", "DEF run m( REPEAT R=4 r( move r) m)"),
     "range a b": ("def run():\n    for _ in range(2, 7):\n        move()", "DEF run m( REPEAT R=5 r( move r) m)"),
     "range step": ("def run():\n    for _ in range(0, 10, 3):\n        move()", "DEF run m( REPEAT R=4 r( move r) m)"),
-    "range clamped high": ("def run():\n    for _ in range(100):\n        move()", "DEF run m( REPEAT R=19 r( move r) m)"),
+    "range clamped high": (
+        "def run():\n    for _ in range(100):\n        move()",
+        "DEF run m( REPEAT R=19 r( move r) m)",
+    ),
     "range empty": ("def run():\n    for _ in range(5, 2):\n        move()", "DEF run m( REPEAT R=0 r( move r) m)"),
-    "not": ("def run():\n    while not frontIsClear():\n        turnLeft()", "DEF run m( WHILE c( not c( frontIsClear c) c) w( turnLeft w) m)"),
+    "not": (
+        "def run():\n    while not frontIsClear():\n        turnLeft()",
+        "DEF run m( WHILE c( not c( frontIsClear c) c) w( turnLeft w) m)",
+    ),
     "double not": ("def run():\n    while not not frontIsClear():\n        move()", f"DEF run m( {W} m)"),
-    "triple not": ("def run():\n    if not not not markersPresent():\n        putMarker()",
-                   "DEF run m( IF c( not c( markersPresent c) c) i( putMarker i) m)"),
+    "triple not": (
+        "def run():\n    if not not not markersPresent():\n        putMarker()",
+        "DEF run m( IF c( not c( markersPresent c) c) i( putMarker i) m)",
+    ),
     "method style": ("def run():\n    karel.move()\n    self.turnLeft()", "DEF run m( move turnLeft m)"),
     "other function name": ("def solve():\n    move()", "DEF run m( move m)"),
     "top-level statements": ("move()\nturnLeft()", "DEF run m( move turnLeft m)"),
-    "nested": ("def run():\n    for _ in range(3):\n        while markersPresent():\n            pickMarker()\n        move()",
-               "DEF run m( REPEAT R=3 r( WHILE c( markersPresent c) w( pickMarker w) move r) m)"),
+    "nested": (
+        "def run():\n    for _ in range(3):\n        while markersPresent():\n            pickMarker()\n        move()",
+        "DEF run m( REPEAT R=3 r( WHILE c( markersPresent c) w( pickMarker w) move r) m)",
+    ),
 }
 
 PYTHON_ERRORS = {
@@ -81,12 +112,18 @@ DSL_CASES = {
     "wrong closers": ("DEF run m( WHILE c( frontIsClear c) w( move r) m)", f"DEF run m( {W} m)"),
     "missing final closers": ("DEF run m( WHILE c( frontIsClear c) w( move", f"DEF run m( {W} m)"),
     "missing body opener": ("DEF run m( WHILE c( frontIsClear c) move w) m)", f"DEF run m( {W} m)"),
-    "IF with ELSE": ("DEF run m( IF c( markersPresent c) i( pickMarker i) ELSE e( move e) m)",
-                     "DEF run m( IFELSE c( markersPresent c) i( pickMarker i) ELSE e( move e) m)"),
-    "IFELSE without ELSE": ("DEF run m( IFELSE c( markersPresent c) i( pickMarker i) m)",
-                            "DEF run m( IF c( markersPresent c) i( pickMarker i) m)"),
-    "not without brackets": ("DEF run m( WHILE c( not frontIsClear c) w( turnLeft w) m)",
-                             "DEF run m( WHILE c( not c( frontIsClear c) c) w( turnLeft w) m)"),
+    "IF with ELSE": (
+        "DEF run m( IF c( markersPresent c) i( pickMarker i) ELSE e( move e) m)",
+        "DEF run m( IFELSE c( markersPresent c) i( pickMarker i) ELSE e( move e) m)",
+    ),
+    "IFELSE without ELSE": (
+        "DEF run m( IFELSE c( markersPresent c) i( pickMarker i) m)",
+        "DEF run m( IF c( markersPresent c) i( pickMarker i) m)",
+    ),
+    "not without brackets": (
+        "DEF run m( WHILE c( not frontIsClear c) w( turnLeft w) m)",
+        "DEF run m( WHILE c( not c( frontIsClear c) c) w( turnLeft w) m)",
+    ),
     "WHILE True": ("DEF run m( WHILE c( True c) w( move w) m)", "DEF run m( REPEAT R=19 r( move r) m)"),
     "R out of range": ("DEF run m( REPEAT R=42 r( move r) m)", "DEF run m( REPEAT R=19 r( move r) m)"),
     "R with spaces": ("DEF run m( REPEAT R = 3 r( move r) m)", "DEF run m( REPEAT R=3 r( move r) m)"),

@@ -15,8 +15,10 @@ from tests.synthesis.chat_server import ChatServer
 SEEDS = Path(__file__).parents[2] / "configs" / "search" / "init_programs" / "DoorKey.txt"
 PROGRAMS = [line for line in SEEDS.read_text().splitlines() if line.startswith("DEF")]
 ANSWERS = [
-    (f"Plan: search the left room.\n```python\ndef run():\n    while noMarkersPresent():\n        move()\n"
-     f"        if not frontIsClear():\n            turnLeft()\n    pickMarker()\n```\nDSL:\n```\n{PROGRAMS[0]}\n```"),
+    (
+        f"Plan: search the left room.\n```python\ndef run():\n    while noMarkersPresent():\n        move()\n"
+        f"        if not frontIsClear():\n            turnLeft()\n    pickMarker()\n```\nDSL:\n```\n{PROGRAMS[0]}\n```"
+    ),
     f"```\n{PROGRAMS[1]}\n```",
     "I cannot write this program.",  # rejected: no code at all
     "```python\ndef run():\n    while x > 0:\n        move()\n```",  # rejected: not a perception
@@ -57,7 +59,9 @@ def test_too_few_programs_after_the_rounds_is_an_error(monkeypatch, tmp_path):
 
 def read(run_dir):
     log = [json.loads(line) for line in (run_dir / "log.jsonl").read_text().splitlines()]
-    return [(r["evaluations"], r["return"], r["program"]) for r in log], json.loads((run_dir / "result.json").read_text())
+    return [(r["evaluations"], r["return"], r["program"]) for r in log], json.loads(
+        (run_dir / "result.json").read_text()
+    )
 
 
 def test_llm_gs_run_replays_exactly_from_its_cache(server, tmp_path, monkeypatch, capsys):

@@ -55,7 +55,10 @@ def test_hill_climbing_state_round_trips_with_minigrid_programs():
         (search.current, search.best_program, search.best_return)  # fmt: skip
     search.run()
     restored.run()
-    assert (restored.best_program, restored.evaluator.evaluations) == (search.best_program, search.evaluator.evaluations)
+    assert (restored.best_program, restored.evaluator.evaluations) == (
+        search.best_program,
+        search.evaluator.evaluations,
+    )
     assert all(word not in str(search.best_program) for word in ("move", "turnLeft", "frontIsClear"))
 
 

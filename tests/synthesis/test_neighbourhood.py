@@ -35,7 +35,9 @@ def test_every_site_rebuilds_its_own_position():
                        s.rebuild(7)) for s in sites(program)}  # fmt: skip
     assert "DEF run m( pickMarker m)" in rebuilt  # the first Concatenate replaces the whole body
     assert "DEF run m( WHILE c( not c( frontIsClear c) c) w( move turnLeft w) REPEAT R=7 r( putMarker r) m)" in rebuilt
-    assert "DEF run m( WHILE c( not c( frontIsClear c) c) w( move pickMarker w) REPEAT R=3 r( putMarker r) m)" in rebuilt
+    assert (
+        "DEF run m( WHILE c( not c( frontIsClear c) c) w( move pickMarker w) REPEAT R=3 r( putMarker r) m)" in rebuilt
+    )
     assert len(rebuilt) == len(sites(program))
 
 
@@ -103,7 +105,11 @@ def test_mutation_distribution_reaches_every_kind_of_site():
         first = child.body[0]
         if isinstance(first, Repeat) and first.count != 3 and first.body == parent.body[0].body:
             changed["count"] += 1
-        if isinstance(first, Repeat) and isinstance(first.body[0], While) and first.body[0].cond != parent.body[0].body[0].cond:
+        if (
+            isinstance(first, Repeat)
+            and isinstance(first.body[0], While)
+            and first.body[0].cond != parent.body[0].body[0].cond
+        ):
             changed["cond"] += 1
         if child.body[:1] == parent.body[:1] and child.body[1:] != parent.body[1:]:
             changed["last statement"] += 1

@@ -41,7 +41,9 @@ def test_search_stops_at_the_solving_evaluation_and_reports_it():
 def test_same_seed_same_search():
     task = make("Harvester")
     runs = [run_search(ScheduledHillClimbing(Evaluator(task, 1500, instances=4), seed=3)) for _ in range(2)]
-    assert [(e.index, e.score, str(e.program)) for e in runs[0]] == [(e.index, e.score, str(e.program)) for e in runs[1]]
+    assert [(e.index, e.score, str(e.program)) for e in runs[0]] == [
+        (e.index, e.score, str(e.program)) for e in runs[1]
+    ]
 
 
 def test_climbs_restart_and_shc_fixes_k_per_climb():
