@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import functools
 import os
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
+from karel.atomic import atomic_path
 from karel.dsl import Action
 from karel.world import World
 
@@ -165,19 +165,11 @@ def save_frames(frames: Sequence[Image.Image], path: str | os.PathLike, duration
     fmt = _format(path)
     if not frames:
         raise ValueError("no frames to save")
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")  # same folder, so os.replace is atomic
-    try:
-        with open(tmp, "xb") as f:
-            if fmt == "GIF":
-                frames[0].save(
-                    f, format=fmt, save_all=True, append_images=list(frames[1:]), duration=duration_ms, loop=0
-                )
-            else:
-                frames[0].save(f, format=fmt)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp, open(tmp, "xb") as f:
+        if fmt == "GIF":
+            frames[0].save(f, format=fmt, save_all=True, append_images=list(frames[1:]), duration=duration_ms, loop=0)
+        else:
+            frames[0].save(f, format=fmt)
 
 
 def caption_frame(frame: Image.Image, caption: str, cell: int = 32) -> Image.Image:

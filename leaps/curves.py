@@ -9,9 +9,10 @@ is read and the curves are joined by step (for a step logged twice, the newer fi
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
+
+from karel.atomic import atomic_path
 
 METRICS = (
     "val/decoder_greedy_program_accuracy",
@@ -56,10 +57,9 @@ def plot_curves(curves: dict[str, list[tuple[int, float]]], out: str | Path) -> 
     ax.legend(fontsize=7)
     fig.tight_layout()
     out = Path(out)
-    partial = out.with_name(f".{out.name}.partial")
-    fig.savefig(partial, format=out.suffix.lstrip(".") or None, dpi=120)
+    with atomic_path(out) as tmp:
+        fig.savefig(tmp, format=out.suffix.lstrip(".") or None, dpi=120)
     plt.close(fig)
-    os.replace(partial, out)
 
 
 def main(argv: list[str] | None = None) -> int:

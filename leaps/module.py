@@ -36,14 +36,13 @@ them (`reconstruction_accuracy`); program and demo accuracies count exact matche
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytorch_lightning as pl
 import torch
 
+from karel.atomic import atomic_path
 from karel.dsl import NOOP_ACTION, PAD_ID
 from karel.executor import execute_pairs
 from leaps.model import (
@@ -258,15 +257,8 @@ CHECKPOINT_INFO = ("hyper_parameters", "pytorch-lightning_version", "epoch", "gl
 
 def save_atomically(checkpoint: dict, target: str | Path) -> None:
     """`torch.save` to a temporary file beside `target`, then rename it: no half-written checkpoint."""
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(target)), suffix=".ckpt")
-    os.close(fd)
-    try:
+    with atomic_path(target) as tmp:
         torch.save(checkpoint, tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 def export_weights(source: str, target: str) -> None:

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from karel.atomic import write_atomic
 from synthesis.evaluator import SOLVED
-from synthesis.run import write_atomic
 
 
 def load_runs(runs_dir: Path) -> list[dict]:

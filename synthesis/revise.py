@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from karel.atomic import write_atomic
 from karel.executor import execute
 from karel.program import Program
 from karel.pythonic import to_python
@@ -34,7 +35,6 @@ from synthesis.llm.client import ChatClient, LlmSettings
 from synthesis.llm.prompts import REQUEST, task_description
 from synthesis.llm.trace import trace
 from synthesis.llm_gs import llm_programs
-from synthesis.run import write_atomic
 
 METHODS = ("regeneration", "regeneration-with-reward", "execution-trace", "program-execution-trace")
 

@@ -22,14 +22,13 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
-import os
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import yaml
 
+from karel.atomic import write_atomic
 from karel.parser import parse
 from karel.tasks import MINIGRID_TASKS, make
 from synthesis.evaluator import Evaluation, Evaluator
@@ -96,18 +95,6 @@ class RunFolderError(RuntimeError):
 
 def run_dir(out: str | Path, config: SearchConfig) -> Path:
     return Path(out) / config.task / config.method / f"seed_{config.seed}"
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Replace `path` by `text` in one step: a reader sees the old file or the new one, never a mix."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def build_search(config: SearchConfig, evaluator: Evaluator, on_improvement) -> Search:

@@ -21,7 +21,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from synthesis.run import write_atomic
+from karel.atomic import write_atomic
 
 
 @dataclass(frozen=True)
