@@ -65,27 +65,42 @@ def _description(family: type) -> str:
 
 
 def _returns(task: Task | MiniGridTask, programs: list[Program], args: argparse.Namespace) -> list[list[float]]:
-    """Episode returns of every program on instances 0..N-1, with the chosen engine."""
+    """Episode returns of every program on the chosen instances, with the chosen engine; under the leaps
+    protocol, LEAPS' per-world scores (without the bonus) on the worlds of the stream of `--seed`."""
+    seeds = args.instances
+    if args.protocol == "leaps":
+        from karel import leaps_protocol
+
+        worlds = leaps_protocol.stream_worlds(task, args.seed, seeds.stop)[seeds.start :]
+        return leaps_protocol.world_scores(programs, task, worlds).tolist()
     if is_minigrid(task):
-        return task.returns(programs, args.instances).tolist()
+        return task.returns(programs, seeds).tolist()
     if args.engine == "reference":
-        return [evaluate(program, task, range(args.instances)) for program in programs]
+        return [evaluate(program, task, seeds) for program in programs]
     from karel.executor import execute
 
-    instances = [task.instance(i) for i in range(args.instances)]
+    instances = [task.instance(i) for i in seeds]
     return execute(programs, task, instances, device=args.device).returns.tolist()
 
 
-def _result(task: Task, program: Program, returns: list[float], args: argparse.Namespace) -> dict:
-    return {
+def _result(task, program: Program, returns: list[float], args: argparse.Namespace) -> dict:
+    seeds = args.instances
+    result = {
         "task": task.name,
         "program": to_text(program),
+        "protocol": args.protocol,
         "engine": "minigrid" if is_minigrid(task) else args.engine,
         "device": args.device,
-        "instances": args.instances,
+        "instances": len(seeds),
         "returns": returns,
         "mean": mean_return(returns),
     }
+    if seeds.start:
+        result["instance_range"] = [seeds.start, seeds.stop - 1]
+    if args.protocol == "leaps":
+        result["seed"] = args.seed
+        result["leaps_score"] = result["mean"] + 0.1  # what LEAPS prints: the mean plus its syntax bonus
+    return result
 
 
 def _stdin_programs(task: Task) -> list[Program | dict]:
@@ -106,6 +121,20 @@ def _stdin_programs(task: Task) -> list[Program | dict]:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     task = _task(args.task)
+    if args.protocol == "leaps":
+        from karel import leaps_protocol
+
+        try:
+            task = leaps_protocol.leaps_task(task.name)
+        except leaps_protocol.UnknownLeapsTaskError as error:
+            raise UsageError(str(error)) from None
+        if args.engine == "batched" or args.device == "cuda":
+            args.engine, args.device = "reference", "cpu"  # LEAPS' evaluation runs on the reference interpreter
+    elif args.seed is not None:
+        raise UsageError("--seed chooses LEAPS' world stream: it needs --protocol leaps (llm-gs instances are fixed)")
+    args.seed = 0 if args.seed is None else args.seed
+    if args.instances is None:
+        args.instances = range(10 if args.protocol == "leaps" else 32)
     if is_minigrid(task) and args.device == "cuda":
         raise UsageError(f"{task.name} is a MiniGrid task: its environments run on the CPU (drop --device cuda)")
     if args.device == "cuda" and args.engine == "reference":
@@ -118,7 +147,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(result))
         else:
-            print(f"{result['task']}: mean return {result['mean']:.6g} over {args.instances} instances")
+            what = "LEAPS score (without its 0.1 bonus)" if args.protocol == "leaps" else "return"
+            print(f"{result['task']}: mean {what} {result['mean']:.6g} over {len(args.instances)} instances")
             print(f"program: {result['program']}")
             print("returns: " + " ".join(f"{r:.6g}" for r in result["returns"]))
         return 0
@@ -205,6 +235,25 @@ def _nonnegative(text: str) -> int:
     return value
 
 
+MAX_INSTANCES = 1_000_000
+
+
+def _instances(text: str) -> range:
+    """`N` (instances 0..N-1) or `A-B` (instances A..B, inclusive)."""
+    try:
+        if "-" in text:
+            low, high = (int(part) for part in text.split("-"))
+        else:
+            low, high = 0, int(text) - 1
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected N or A-B, got {text!r}") from None
+    if low < 0 or high < low:
+        raise argparse.ArgumentTypeError(f"expected N >= 1 or 0 <= A <= B, got {text!r}")
+    if high - low + 1 > MAX_INSTANCES or high >= 2**32:
+        raise argparse.ArgumentTypeError(f"at most {MAX_INSTANCES:,} instances, numbered below 2^32 (got {text!r})")
+    return range(low, high + 1)
+
+
 def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -219,11 +268,21 @@ def build_parser() -> argparse.ArgumentParser:
     tasks = commands.add_parser("tasks", help="list the benchmark tasks")
     tasks.add_argument("--json", action="store_true", help="one JSON object per task")
 
-    ev = commands.add_parser("eval", help="mean return of a program on a task's instances 0..N-1")
+    ev = commands.add_parser("eval", help="mean return of a program on a task's instances 0..N-1",
+                             description="Mean return of a program on task instances (llm-gs protocol), or its "
+                             "mean LEAPS score on worlds of LEAPS' generator (--protocol leaps).")  # fmt: skip
     ev.add_argument("--task", required=True, help="task name (see `karel tasks`)")
     ev.add_argument("--program", required=True,
                     help='program text, e.g. "DEF run m( move m)"; "-" reads one program per stdin line')  # fmt: skip
-    ev.add_argument("--instances", type=_positive, default=32, help="evaluate on instances 0..N-1 (default 32)")
+    ev.add_argument("--instances", type=_instances, default=None,
+                    help="N: instances 0..N-1 (default 32; under --protocol leaps, the first N worlds, default 10); "
+                         "A-B: instances A..B, e.g. 1000-1999 (held out)")  # fmt: skip
+    ev.add_argument("--protocol", choices=["llm-gs", "leaps"], default="llm-gs",
+                    help="llm-gs: LLM-GS's tasks and returns (default); leaps: LEAPS' own evaluation of its six "
+                         "tasks (last-action reward, 220-node budget), mean without the 0.1 bonus")  # fmt: skip
+    ev.add_argument("--seed", type=int, default=None,
+                    help="--protocol leaps: the seed of LEAPS' world stream (default 0: the worlds a search "
+                         "with seed 0 scores on first)")  # fmt: skip
     ev.add_argument("--engine", choices=["batched", "reference"], default="batched",
                     help="Karel: the batched executor (default) or the reference interpreter; MiniGrid tasks have "
                          "one engine (their environments, reported as 'minigrid')")  # fmt: skip

@@ -67,12 +67,13 @@ class World:
         present = bool(self.markers[self.row, self.col] > 0)
         return present if perception == Perception.markersPresent else not present
 
-    def step(self, action: Action, crashable: bool = False) -> bool:
+    def step(self, action: Action, crashable: bool = False, max_markers: int = MAX_MARKERS) -> bool:
         """Apply one action in place; return False if it was illegal.
 
         Illegal actions: `move` into a wall or off the grid, `pickMarker` on an empty cell, `putMarker` on a
-        full cell (10). Non-crashable (LEAPS behaviour): a blocked move turns the agent 180 degrees, an illegal
-        pick or put does nothing. Crashable: the world is left unchanged and the caller ends the episode.
+        full cell (`max_markers`: 10, or 9 under LEAPS' own evaluation). Non-crashable (LEAPS behaviour): a
+        blocked move turns the agent 180 degrees, an illegal pick or put does nothing. Crashable: the world
+        is left unchanged and the caller ends the episode.
         """
         if action == Action.move:
             dr, dc = DIRECTION_STEP[self.direction]
@@ -94,7 +95,7 @@ class World:
                 return False
             self.markers[self.row, self.col] = count - 1
             return True
-        if count == MAX_MARKERS:
+        if count >= max_markers:
             return False
         self.markers[self.row, self.col] = count + 1
         return True

@@ -54,14 +54,15 @@ HELP = {
     "max_retries": "llm-gs: retries with backoff on 429, 5xx and timeouts",
     "llm_cache": "llm-gs: folder of recorded requests, replayed without network (new ones are recorded)",
     "checkpoint": "cem/cebs: program VAE checkpoint (leaps fit) whose latent space is searched",
-    "population": "cem/cebs: latents per iteration",
-    "elites": "cem/cebs: elites kept per iteration",
+    "population": "cem/cebs: latents per iteration (k)",
+    "elites": "cem/cebs: elites kept per iteration (e)",
     "sigma": "cem/cebs: standard deviation of the sampling noise",
-    "init": "cem/cebs: initial population: normal | tiny_normal | ones | zeros",
-    "reduction": "cem: next centre from the elites: mean | weighted_mean",
-    "exp_decay": "cem/cebs: decay sigma by 0.998 per iteration down to 0.1",
-    "restart_timeout": "cem/cebs: iterations without a better elite mean before restarting (0: never)",
-    "evaluate_centre": "cem: also evaluate each new centre's program, one more evaluation per iteration (LEAPS)",
+    "init": "cem under --protocol leaps: the centre's start, tiny_normal | ones | normal | zeros",
+    "reduction": "cem under --protocol leaps: the next centre from the elites, weighted_mean | mean",
+    "exp_decay": "cem under --protocol leaps: LEAPS' exponential sigma schedule down to 0.1",
+    "iterations": "cem under --protocol leaps: most iterations (LEAPS: 1000)",
+    "protocol": "evaluation protocol: llm-gs (LLM-GS's tasks and returns) | leaps (LEAPS' own, its six tasks)",
+    "topoff_reset_quirk": "--protocol leaps: TopOff's redrawn worlds keep a marker on the last cell, as LEAPS' reset",
 }
 
 

@@ -1,27 +1,29 @@
-"""Latent-space search: CEM and CEBS over the latent space of a trained program VAE (`leaps`).
+"""Latent-space search: CEM and CEBS over the latent space of a trained program VAE (`leaps`), each exactly
+as its reference runs it.
 
 Every latent is decoded greedily with the grammar mask (so every candidate is a program) and evaluated
-like any program (`synthesis.evaluator`: 32 instances, counted one by one, exact budget); the best program
-ever evaluated is tracked, not only the mean's.
+like any program (`synthesis.evaluator`), counted one by one against an exact budget; the best program
+ever evaluated is tracked beside what the method itself reports.
 
-One iteration: decode and evaluate the population; the elites are the `elites` best, ties going to the
-larger program text as in LEAPS, which ranks by (score, program string); their mean return is compared
-with the best elite mean since the last restart, and `restart_timeout` iterations in a row without
-improvement restart the search (0: never). Otherwise the next population is
+`LatentCem` (method `cem` and, with `beam`, `cebs`, protocol `llm-gs`): LLM-GS's `cem.py` and `cebs.py`
+(`reference/llm_gs.md` 2.3), its LEAPS and CEBS baselines. A search starts from one latent z ~ N(0, I),
+evaluates its program, then evaluates `population` (k) neighbours z + sigma * N(0, I). Each iteration takes
+the `elites` (e) best (ties to the earlier member) and compares their mean return with the best elite
+mean of this search: if it is not higher, the search restarts from a fresh N(0, I) latent; otherwise the
+next k candidates are neighbours of the elites' mean (CEM) or k // e neighbours of each elite (CEBS).
+The run stops at the first program that reaches return 1, or when the budget is spent (the release
+finishes the current search first, so it may count a few more).
 
-* CEM: `centre + sigma * N(0, I)`, the centre being the elites' mean (`reduction: mean`, prog_policies and
-  LLM-GS) or their score-weighted mean sum(R_i z_i) / (sum(R_i) + 1e-5) (`weighted_mean`, LEAPS), where
-  R_i is LEAPS' score of a decoded program: its mean return plus the 0.1 bonus LEAPS gives every program that
-  parses (all decoded programs do). Elites that tie at return 0 therefore average evenly, as in LEAPS,
-  instead of pulling the centre back to the origin. With `evaluate_centre` (LEAPS) the new centre's program
-  is evaluated too, after the population: population + 1 evaluations per iteration, as LEAPS counts them
-  (LLM-GS's re-run evaluates the population only);
-* CEBS (`beam: true`): each member a uniformly chosen elite plus `sigma * N(0, I)` (prog_policies).
-
-`exp_decay` multiplies sigma by 0.998 per iteration down to 0.1. Initial population (`init`): `normal`,
-every member N(0, I) (prog_policies); `tiny_normal`, a centre drawn from N(0, 0.1^2 I) plus sigma noise
-(LEAPS); `ones`, the centre 0.01 * 1 plus sigma noise (LEAPS' "ones", whose README says N(1, 0)); `zeros`,
-sigma noise around 0.
+`LeapsCem` (method `cem`, protocol `leaps`): LEAPS' `pretrain/CEM.py` (`reference/leaps.md` 5.1). One
+centre, initialised by `init` (`tiny_normal` N(0, 0.1^2 I), `ones` 0.01 * 1 (LEAPS' "ones"), `normal`
+N(0, I), `zeros`); every iteration evaluates `population` latents centre + sigma * N(0, I), ranks them by
+(score, program text) as LEAPS sorts them, and moves the centre to the elites' score-weighted mean
+sum(R_i z_i) / (sum(R_i) + 1e-5), R being LEAPS' score (mean + the 0.1 bonus; `reduction: mean` takes the
+plain mean instead), then decodes and evaluates the new centre: population + 1 evaluations per iteration.
+With `exp_decay`, sigma follows LEAPS' schedule: sigma0 for iterations 1 and 2, then sigma0 * gamma^(k-2)
+with gamma = (0.1 / sigma0)^(1 / (iterations / 2)), reaching 0.1 at iteration iterations / 2 + 2 and staying
+there. The search stops after `iterations` (1,000) iterations, or once the centre has scored a perfect 1 on
+10 iterations in a row. LEAPS reports the final centre's score; `centre_return` and `centre_program` hold it.
 """
 
 from __future__ import annotations
@@ -32,27 +34,15 @@ import numpy as np
 import torch
 
 from karel.parser import parse_ids
-from karel.program import Program
-from synthesis.evaluator import Evaluator
+from karel.program import Program, to_text
+from synthesis.evaluator import SOLVED, Evaluator
 from synthesis.search import Listener, Search
 
-INITS = ("normal", "tiny_normal", "ones", "zeros")
-REDUCTIONS = ("mean", "weighted_mean")
+LEAPS_INITS = ("tiny_normal", "ones", "normal", "zeros")
+REDUCTIONS = ("weighted_mean", "mean")
 SYNTAX_BONUS = 0.1  # LEAPS' score of a program that parses: mean return + 0.1 (reference/leaps.md 5.2)
-
-
-def rank_elites(returns: list[float], programs: list[Program], elites: int) -> list[int]:
-    """Indices of the `elites` best members, best first; equal returns rank by program text, larger first."""
-    key = [(r, str(p)) for r, p in zip(returns, programs)]
-    return sorted(range(len(key)), key=key.__getitem__, reverse=True)[:elites]
-
-
-def elite_centre(latents: np.ndarray, returns: np.ndarray, reduction: str) -> np.ndarray:
-    """The next CEM centre [Z] from the elites' latents [E, Z] and mean returns [E] (see the module doc)."""
-    if reduction == "mean":
-        return latents.mean(0)
-    scores = returns + SYNTAX_BONUS
-    return (scores[:, None] * latents).sum(0) / (scores.sum() + 1e-5)
+FINAL_SIGMA = 0.1  # LEAPS' final_sigma of the exponential schedule
+PERFECT_CENTRES = 10  # LEAPS stops after this many perfect centre scores in a row
 
 
 def load_decoder(checkpoint: str, device: str = "cpu"):
@@ -64,81 +54,169 @@ def load_decoder(checkpoint: str, device: str = "cpu"):
     return module.model
 
 
-class LatentSearch(Search):
+def decode(model, latents: np.ndarray) -> list[Program]:
+    """Greedy, grammar-masked programs of latents [K, Z]."""
+    device = next(model.parameters()).device
+    with torch.no_grad():
+        tokens = model.decode(torch.as_tensor(np.asarray(latents), dtype=torch.float32, device=device))
+    return [parse_ids(row) for row in tokens.tolist()]  # reading stops at the first PAD
+
+
+def top_elites(returns: list[float], elites: int) -> list[int]:
+    """Indices of the `elites` highest returns, best first, ties to the earlier member (LLM-GS's topk)."""
+    return sorted(range(len(returns)), key=lambda i: -returns[i])[:elites]
+
+
+def rank_elites(returns: list[float], programs: list[Program], elites: int) -> list[int]:
+    """LEAPS' elites, best first: the last `elites` of the members sorted by (score, program text), so equal
+    scores go to the larger text and full ties to the later member."""
+    key = [(r, to_text(p)) for r, p in zip(returns, programs)]
+    return sorted(range(len(key)), key=key.__getitem__)[-elites:][::-1]
+
+
+def elite_centre(latents: np.ndarray, returns: np.ndarray, reduction: str) -> np.ndarray:
+    """LEAPS' next centre [Z] from the elites' latents [E, Z] and mean returns [E]."""
+    if reduction == "mean":
+        return latents.mean(0)
+    scores = returns + SYNTAX_BONUS
+    return (scores[:, None] * latents).sum(0) / (scores.sum() + 1e-5)
+
+
+def leaps_sigma(iteration: int, sigma0: float, iterations: int, decay: bool) -> float:
+    """Sigma LEAPS samples iteration `iteration` (1-based) with (`HyperParameterScheduler`, exponential)."""
+    if not decay or iteration <= 2:
+        return sigma0
+    half = iterations / 2
+    gamma = (FINAL_SIGMA / sigma0) ** (1 / half) if sigma0 != FINAL_SIGMA else 1.0
+    return sigma0 * gamma ** (iteration - 2) if iteration - 2 <= half else FINAL_SIGMA
+
+
+class LatentCem(Search):
+    """LLM-GS's CEM (`beam=False`) and CEBS (`beam=True`); see the module docstring."""
+
     name = "cem"
 
     def __init__(self, evaluator: Evaluator, seed: int, model, population: int = 32, elites: int = 2,
-                 sigma: float = 0.25, init: str = "tiny_normal", reduction: str = "mean", exp_decay: bool = False,
-                 restart_timeout: int = 0, beam: bool = False, evaluate_centre: bool = False,
-                 on_improvement: Listener | None = None):  # fmt: skip
+                 sigma: float = 0.25, beam: bool = False, on_improvement: Listener | None = None):  # fmt: skip
         super().__init__(evaluator, seed, on_improvement)
-        if init not in INITS or reduction not in REDUCTIONS:
-            raise ValueError(f"init must be one of {INITS} and reduction one of {REDUCTIONS}")
-        if not 1 <= elites <= population:
-            raise ValueError("need 1 <= elites <= population")
-        if beam and evaluate_centre:
-            raise ValueError("evaluate_centre is a CEM setting: CEBS samples around every elite, not a centre")
-        self.model, self.population_size, self.elites = model, population, elites
-        self.sigma0, self.init, self.reduction = sigma, init, reduction
-        self.exp_decay, self.restart_timeout, self.beam = exp_decay, restart_timeout, beam
-        self.evaluate_centre = evaluate_centre
+        if not 1 <= elites <= population or sigma <= 0:
+            raise ValueError("need 1 <= elites <= population and sigma > 0")
+        if beam and population // elites < 1:
+            raise ValueError("cebs needs population >= elites (population // elites neighbours per elite)")
+        self.model, self.population_size, self.elites, self.sigma, self.beam = model, population, elites, sigma, beam
         self.name = "cebs" if beam else "cem"
         self.latent = model.hidden
-        self._restart()
-
-    def _restart(self) -> None:
-        z = self.latent
-        self.sigma = self.sigma0
-        self.counter = 0
+        self.candidates: np.ndarray | None = None  # [K, Z] latents to evaluate next; None: start a search
         self.best_elite_mean = -math.inf
-        if self.init == "normal":
-            self.population = self.rng.standard_normal((self.population_size, z))
-            return
-        centre = {"tiny_normal": lambda: 0.1 * self.rng.standard_normal(z), "ones": lambda: np.full(z, 0.01),
-                  "zeros": lambda: np.zeros(z)}[self.init]()  # fmt: skip
-        self.population = centre + self.sigma * self.rng.standard_normal((self.population_size, z))
+        self.searches = 0  # searches started (the first one and every restart)
+        self.iterations = 0  # populations evaluated
 
-    def decode(self, latents: np.ndarray) -> list[Program]:
-        device = next(self.model.parameters()).device
-        with torch.no_grad():
-            tokens = self.model.decode(torch.as_tensor(latents, dtype=torch.float32, device=device))
-        return [parse_ids(row) for row in tokens.tolist()]  # reading stops at the first PAD
+    def _neighbours(self, centres: np.ndarray, per_centre: int) -> np.ndarray:
+        """`per_centre` latents centre + sigma * N(0, I) around each of centres [C, Z]: [C * per_centre, Z]."""
+        noise = self.rng.standard_normal((len(centres), per_centre, self.latent))
+        return (centres[:, None] + self.sigma * noise).reshape(-1, self.latent)
 
     def step(self) -> None:
-        programs = self.decode(self.population)
-        scores = self.evaluator.scores(programs)
-        self._record(self.evaluator.count_until_solved(programs, scores))
+        if self.candidates is None:  # a new search: one latent from N(0, I), evaluated, then its neighbours
+            start = self.rng.standard_normal(self.latent)
+            self._record(self.evaluator.evaluate(decode(self.model, start[None])))
+            self.searches += 1
+            self.best_elite_mean = -math.inf
+            self.candidates = self._neighbours(start[None], self.population_size)
+            return
+        programs = decode(self.model, self.candidates)
+        returns = self.evaluator.scores(programs)
+        self._record(self.evaluator.count_until_solved(programs, returns))
+        self.iterations += 1
         if self.done:
             return
-        order = rank_elites(scores, programs, self.elites)
-        elite_z, elite_r = self.population[order], np.array([scores[i] for i in order])
-        if elite_r.mean() <= self.best_elite_mean:
-            self.counter += 1
-        else:
-            self.counter, self.best_elite_mean = 0, float(elite_r.mean())
-        if self.restart_timeout > 0 and self.counter >= self.restart_timeout:
-            self._restart()
+        order = top_elites(returns, self.elites)
+        elite_mean = float(np.mean([returns[i] for i in order]))
+        if elite_mean <= self.best_elite_mean:
+            self.candidates = None  # no better elites: restart
             return
-        noise = self.sigma * self.rng.standard_normal(self.population.shape)
+        self.best_elite_mean = elite_mean
+        elites = self.candidates[order]
         if self.beam:
-            self.population = elite_z[self.rng.integers(len(elite_z), size=self.population_size)] + noise
+            self.candidates = self._neighbours(elites, self.population_size // self.elites)
         else:
-            centre = elite_centre(elite_z, elite_r, self.reduction)
-            self.population = centre + noise
-            if self.evaluate_centre:
-                program = self.decode(centre[None])
-                self._record(self.evaluator.count_until_solved(program, self.evaluator.scores(program)))
-        if self.exp_decay:
-            self.sigma = max(0.1, 0.998 * self.sigma)
+            self.candidates = self._neighbours(elites.mean(0, keepdims=True), self.population_size)
 
     def state_dict(self) -> dict:
-        return {**super().state_dict(), "population": self.population.tolist(), "sigma": self.sigma,
-                "counter": self.counter,
+        return {**super().state_dict(), "searches": self.searches, "iterations": self.iterations,
+                "candidates": None if self.candidates is None else self.candidates.tolist(),
                 "best_elite_mean": None if math.isinf(self.best_elite_mean) else self.best_elite_mean}  # fmt: skip
 
     def load_state_dict(self, state: dict) -> None:
         super().load_state_dict(state)
-        self.population = np.array(state["population"])
-        self.sigma, self.counter = state["sigma"], state["counter"]
+        self.searches, self.iterations = state["searches"], state["iterations"]
+        self.candidates = None if state["candidates"] is None else np.array(state["candidates"])
         mean = state["best_elite_mean"]
         self.best_elite_mean = -math.inf if mean is None else mean
+
+
+class LeapsCem(Search):
+    """LEAPS' CEM (`pretrain/CEM.py`) under LEAPS' evaluation; see the module docstring. The evaluator must
+    score on LEAPS' world sets (`synthesis.protocol.LeapsEvaluator`)."""
+
+    name = "cem"
+
+    def __init__(self, evaluator, seed: int, model, population: int = 32, elites: int = 2, sigma: float = 0.25,
+                 init: str = "tiny_normal", reduction: str = "weighted_mean", exp_decay: bool = False,
+                 iterations: int = 1000, on_improvement: Listener | None = None):  # fmt: skip
+        super().__init__(evaluator, seed, on_improvement)
+        if init not in LEAPS_INITS or reduction not in REDUCTIONS:
+            raise ValueError(f"init must be one of {', '.join(LEAPS_INITS)} and reduction one of {', '.join(REDUCTIONS)}")
+        if not 1 <= elites <= population or sigma <= 0 or iterations < 1:
+            raise ValueError("need 1 <= elites <= population, sigma > 0 and iterations >= 1")
+        self.model, self.population_size, self.elites = model, population, elites
+        self.sigma0, self.reduction, self.exp_decay, self.iterations = sigma, reduction, exp_decay, iterations
+        z = model.hidden
+        self.centre = {"tiny_normal": lambda: 0.1 * self.rng.standard_normal(z), "ones": lambda: np.full(z, 0.01),
+                       "normal": lambda: self.rng.standard_normal(z), "zeros": lambda: np.zeros(z)}[init]()  # fmt: skip
+        self.iteration = 0  # iterations done
+        self.centre_returns: list[float] = []  # the centre's return after each iteration (the last 10 kept)
+        self.centre_return: float | None = None  # LEAPS' reported number: the last centre's return
+        self.centre_program: Program | None = None
+
+    @property
+    def sigma(self) -> float:
+        """Sigma of the next iteration."""
+        return leaps_sigma(self.iteration + 1, self.sigma0, self.iterations, self.exp_decay)
+
+    @property
+    def converged(self) -> bool:
+        """LEAPS' early stop: the centre scored a perfect 1 on the last 10 iterations."""
+        recent = self.centre_returns[-PERFECT_CENTRES:]
+        return len(recent) == PERFECT_CENTRES and min(recent) >= SOLVED
+
+    @property
+    def done(self) -> bool:
+        return self.iteration >= self.iterations or self.converged or self.evaluator.remaining <= 0
+
+    def step(self) -> None:
+        self.evaluator.use_world_set(self.iteration)
+        population = self.centre + self.sigma * self.rng.standard_normal((self.population_size, len(self.centre)))
+        programs = decode(self.model, population)
+        returns = self.evaluator.scores(programs)
+        self._record(self.evaluator.count(programs, returns))
+        order = rank_elites(returns, programs, self.elites)
+        self.centre = elite_centre(population[order], np.array([returns[i] for i in order]), self.reduction)
+        [program] = decode(self.model, self.centre[None])
+        evaluations = self.evaluator.evaluate([program])
+        self._record(evaluations)
+        self.iteration += 1
+        if evaluations:
+            self.centre_return, self.centre_program = evaluations[0].score, program
+            self.centre_returns = [*self.centre_returns, self.centre_return][-PERFECT_CENTRES:]
+
+    def state_dict(self) -> dict:
+        return {**super().state_dict(), "centre": self.centre.tolist(), "iteration": self.iteration,
+                "centre_returns": self.centre_returns, "centre_return": self.centre_return,
+                "centre_program": None if self.centre_program is None else to_text(self.centre_program)}  # fmt: skip
+
+    def load_state_dict(self, state: dict) -> None:
+        super().load_state_dict(state)
+        self.centre, self.iteration = np.array(state["centre"]), state["iteration"]
+        self.centre_returns, self.centre_return = state["centre_returns"], state["centre_return"]
+        self.centre_program = None if state["centre_program"] is None else self._parse(state["centre_program"])

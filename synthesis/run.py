@@ -29,9 +29,11 @@ from pathlib import Path
 import yaml
 
 from karel.atomic import write_atomic
+from karel.leaps_protocol import leaps_task
 from karel.parser import parse
 from karel.tasks import MINIGRID_TASKS, make
 from synthesis.evaluator import Evaluation, Evaluator
+from synthesis.protocol import PROTOCOLS, LeapsEvaluator, heldout
 from synthesis.search import HillClimbing, RandomSearch, ScheduledHillClimbing, Search
 
 METHODS = ("hc", "shc", "random", "llm-gs", "cem", "cebs")
@@ -69,24 +71,29 @@ class SearchConfig:
     max_retries: int = 5  # SDK retries with backoff on 429 / 5xx / timeouts
     llm_cache: str = ""  # folder of recorded requests: replayed without network, new ones recorded there
     checkpoint: str = "weights/leaps.ckpt"  # cem / cebs: the program VAE whose latent space is searched
-    population: int = 32  # cem / cebs
-    elites: int = 2
-    sigma: float = 0.25
-    init: str = "tiny_normal"  # normal | tiny_normal | ones | zeros (synthesis.latent)
-    reduction: str = "mean"  # cem: mean | weighted_mean
-    exp_decay: bool = False  # cem / cebs: sigma *= 0.998 per iteration, down to 0.1
-    restart_timeout: int = 0  # iterations without a better elite mean before a restart (0: never)
-    evaluate_centre: bool = False  # cem: also evaluate the new centre's program every iteration (LEAPS)
+    population: int = 32  # cem / cebs: latents per iteration (k)
+    elites: int = 2  # cem / cebs: elites per iteration (e)
+    sigma: float = 0.25  # cem / cebs: sampling noise
+    init: str = "tiny_normal"  # cem under leaps: the centre's start, tiny_normal | ones | normal | zeros
+    reduction: str = "weighted_mean"  # cem under leaps: the next centre, weighted_mean | mean
+    exp_decay: bool = False  # cem under leaps: LEAPS' exponential sigma schedule down to 0.1
+    iterations: int = 1000  # cem under leaps: LEAPS' cap on iterations
+    protocol: str = "llm-gs"  # llm-gs | leaps (synthesis.protocol)
+    topoff_reset_quirk: bool = True  # leaps: TopOff's redrawn worlds keep the last bottom-row marker (LEAPS)
 
     def __post_init__(self):
         minigrid = self.task in MINIGRID_TASKS
         if self.budget is None:
             self.budget = MINIGRID_BUDGET if minigrid else KAREL_BUDGET
+        if self.protocol not in PROTOCOLS:
+            raise ValueError(f"unknown protocol {self.protocol!r}; known: {', '.join(PROTOCOLS)}")
         if minigrid and self.method in ("cem", "cebs"):
             raise ValueError(f"{self.method} searches the latent space of a Karel program VAE; {self.task} is a "
                              "MiniGrid task (use hc, shc, random or llm-gs)")  # fmt: skip
-        if self.evaluate_centre and self.method != "cem":
-            raise ValueError("evaluate_centre is a cem setting (the centre whose program LEAPS evaluates)")
+        if self.protocol == "leaps":
+            leaps_task(self.task)  # one of LEAPS' six tasks, or an error naming them
+            if self.method != "cem":
+                raise ValueError("the leaps protocol is LEAPS' own CEM evaluation: use --method cem")
 
 
 class RunFolderError(RuntimeError):
@@ -108,13 +115,14 @@ def build_search(config: SearchConfig, evaluator: Evaluator, on_improvement) -> 
     if config.method == "random":
         return RandomSearch(evaluator, config.seed, config.batch, on_improvement)
     if config.method in ("cem", "cebs"):
-        from synthesis.latent import LatentSearch, load_decoder
+        from synthesis.latent import LatentCem, LeapsCem, load_decoder
 
         model = load_decoder(config.checkpoint, config.device)
-        return LatentSearch(evaluator, config.seed, model, config.population, config.elites, config.sigma,
-                            config.init, config.reduction, config.exp_decay, config.restart_timeout,
-                            beam=config.method == "cebs", evaluate_centre=config.evaluate_centre,
-                            on_improvement=on_improvement)  # fmt: skip
+        if config.protocol == "leaps":
+            return LeapsCem(evaluator, config.seed, model, config.population, config.elites, config.sigma,
+                            config.init, config.reduction, config.exp_decay, config.iterations, on_improvement)  # fmt: skip
+        return LatentCem(evaluator, config.seed, model, config.population, config.elites, config.sigma,
+                         beam=config.method == "cebs", on_improvement=on_improvement)  # fmt: skip
     if config.method == "llm-gs":
         from synthesis.llm_gs import LlmGs
 
@@ -129,7 +137,11 @@ class Run:
     def __init__(self, config: SearchConfig, out: str | Path, progress: bool = True):
         self.config, self.dir, self.progress = config, run_dir(out, config), progress
         self.task = make(config.task)
-        self.evaluator = Evaluator(self.task, config.budget, instances=config.instances, device=config.device)
+        if config.protocol == "leaps":
+            self.evaluator = LeapsEvaluator(leaps_task(config.task), config.budget, config.seed,
+                                            reset_quirk=config.topoff_reset_quirk)  # fmt: skip
+        else:
+            self.evaluator = Evaluator(self.task, config.budget, instances=config.instances, device=config.device)
         self.search = build_search(config, self.evaluator, self._improved)
         self.wall_offset = 0.0  # seconds spent before a resume
         self.started = time.perf_counter()
@@ -284,12 +296,22 @@ class Run:
         self.improved = True
 
     def _summary(self) -> dict:
-        return {
-            "task": self.config.task, "method": self.config.method, "seed": self.config.seed,
-            "best_return": self.search.best_return, "best_program": str(self.search.best_program),
+        c, search = self.config, self.search
+        summary = {
+            "task": c.task, "method": c.method, "seed": c.seed, "protocol": c.protocol,
+            "best_return": search.best_return, "best_program": str(search.best_program),
             "evaluations": self.evaluator.evaluations, "unique_evaluations": self.evaluator.unique,
             "wall_seconds": round(self.wall_seconds, 3), "run_dir": str(self.dir),
         }  # fmt: skip
+        if hasattr(search, "centre_return"):  # LEAPS' own number: the final centre's score and program
+            summary.update(centre_return=search.centre_return, centre_program=str(search.centre_program),
+                           iterations=search.iteration, converged=search.converged)  # fmt: skip
+        if search.best_program is not None:
+            summary.update(heldout(c.protocol, c.task, search.best_program, reset_quirk=c.topoff_reset_quirk))
+            if hasattr(search, "centre_return") and search.centre_program is not None:
+                centre = heldout(c.protocol, c.task, search.centre_program, reset_quirk=c.topoff_reset_quirk)
+                summary.update({f"centre_{k}": v for k, v in centre.items()})
+        return summary
 
     def _open_bar(self) -> None:
         if not self.progress:

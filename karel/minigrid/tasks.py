@@ -48,9 +48,10 @@ class MiniGridTask:
         """The environment the evaluations reuse (no observations)."""
         return self.env_class(observations=False)
 
-    def returns(self, programs: Sequence[Program], instances: int = 32) -> np.ndarray:
-        """[P, E] float64 returns of `programs` on instances 0..instances-1."""
-        return evaluate(programs, self.env, range(instances), self.language.max_calls)
+    def returns(self, programs: Sequence[Program], instances: int | Sequence[int] = 32) -> np.ndarray:
+        """[P, E] float64 returns of `programs` on instances 0..instances-1 (or on the given instance seeds)."""
+        seeds = range(instances) if isinstance(instances, int) else instances
+        return evaluate(programs, self.env, seeds, self.language.max_calls)
 
 
 TASKS: dict[str, MiniGridTask] = {

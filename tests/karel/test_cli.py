@@ -22,8 +22,9 @@ def test_console_script_eval_json():
                           capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
-    assert set(result) == {"task", "program", "engine", "device", "instances", "returns", "mean"}
+    assert set(result) == {"task", "program", "protocol", "engine", "device", "instances", "returns", "mean"}
     assert result["mean"] == 1.0 and result["instances"] == 32 and result["engine"] == "batched"
+    assert result["protocol"] == "llm-gs"
 
 
 def test_eval_text_output_and_instances(capsys):
@@ -45,7 +46,7 @@ def test_program_text_is_canonicalised(capsys):
         (["eval", "--task", "Nope", "--program", STAIRS], "unknown task 'Nope'; known tasks: "),
         (["eval", "--task", "TopOff", "--program", "DEF run m( m)"], "bad program: token 3: expected"),
         (["eval", "--task", "TopOff", "--program", "DEF run m( REPEAT R=25 r( move r) m)"], "count out of range"),
-        (["eval", "--task", "TopOff", "--program", STAIRS, "--instances", "0"], "must be >= 1"),
+        (["eval", "--task", "TopOff", "--program", STAIRS, "--instances", "0"], "expected N >= 1"),
         (["render", "--task", "TopOff", "--program", STAIRS, "--out", "x.jpg"], "--out must end in .gif"),
         (["frobnicate"], "invalid choice"),
     ],

@@ -29,9 +29,12 @@ def test_every_shipped_search_config_is_a_valid_setting(path):
     checkpoint = str(ROOT / "weights" / "leaps.ckpt")
     args = build_parser().parse_args(["search", "--config", str(path), *task, "--checkpoint", checkpoint])
     config = _config(args.search)
-    if path.parent.name == "cem":  # LEAPS' CEM for the task, capped at LEAPS' 1,000 iterations
-        assert (config.method, config.task, config.evaluate_centre) == ("cem", path.stem, True)
-        assert config.budget == 1000 * (config.population + 1)
+    if path.parent.name in ("cem", "cebs"):  # LLM-GS's LEAPS and CEBS baselines, one config per task
+        assert (config.protocol, config.method, config.task, config.budget) == ("llm-gs", path.parent.name,
+                                                                                path.stem, 1_000_000)  # fmt: skip
+    if path.parent.name == "leaps":  # LEAPS' CEM for the task, capped at LEAPS' 1,000 iterations
+        assert (config.protocol, config.method, config.task) == ("leaps", "cem", path.stem)
+        assert config.budget == config.iterations * (config.population + 1) and config.iterations == 1000
 
 
 def test_config_file_then_command_line(tmp_path, capsys):

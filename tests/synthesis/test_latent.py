@@ -1,6 +1,7 @@
 """CEM and CEBS in the latent space of a (tiny) trained program VAE."""
 
 import json
+import math
 import shutil
 
 import numpy as np
@@ -9,6 +10,7 @@ import pytorch_lightning as pl
 import torch
 
 from karel.interpreter import evaluate, mean_return
+from karel.leaps_protocol import leaps_task
 from karel.parser import parse
 from karel.tasks import make
 from leaps.datamodule import ProgramDataModule
@@ -16,7 +18,8 @@ from leaps.dataset import DatasetConfig, write_dataset
 from leaps.module import LeapsModule
 from synthesis.cli import main
 from synthesis.evaluator import Evaluator
-from synthesis.latent import LatentSearch, elite_centre, load_decoder, rank_elites
+from synthesis.latent import LatentCem, LeapsCem, elite_centre, leaps_sigma, load_decoder, rank_elites, top_elites
+from synthesis.protocol import LeapsEvaluator
 
 
 @pytest.fixture(scope="module")
@@ -34,13 +37,16 @@ def checkpoint(tmp_path_factory):
 
 def search(checkpoint, budget, **settings):
     evaluator = Evaluator(make("DoorKey"), budget, instances=4)
-    return LatentSearch(evaluator, 0, load_decoder(str(checkpoint)), **settings)
+    return LatentCem(evaluator, 0, load_decoder(str(checkpoint)), **settings)
 
 
-@pytest.mark.parametrize("settings", [
-    {"population": 8, "elites": 2, "reduction": "weighted_mean", "init": "tiny_normal", "exp_decay": True},
-    {"population": 8, "elites": 3, "beam": True, "restart_timeout": 2, "init": "normal"},
-])  # fmt: skip
+def leaps_search(checkpoint, task="MazeSparse", **settings):
+    settings = {"population": 4, "elites": 2, **settings}
+    evaluator = LeapsEvaluator(leaps_task(task), 1000 * (settings["population"] + 1), seed=0)
+    return LeapsCem(evaluator, 0, load_decoder(str(checkpoint)), **settings)
+
+
+@pytest.mark.parametrize("settings", [{"population": 8, "elites": 2}, {"population": 8, "elites": 3, "beam": True}])
 def test_budget_is_exact_and_the_best_program_is_tracked(checkpoint, settings):
     s = search(checkpoint, 37, **settings)
     found = []
@@ -51,9 +57,31 @@ def test_budget_is_exact_and_the_best_program_is_tracked(checkpoint, settings):
     assert mean_return(evaluate(s.best_program, make("DoorKey"), range(4))) == s.best_return
 
 
-def test_elites_rank_by_return_then_by_program_text_as_leaps():
-    programs = [parse(f"DEF run m( {body} m)") for body in ("move", "turnLeft", "putMarker", "move move")]
-    assert rank_elites([0.0, 0.0, 0.5, 0.0], programs, 3) == [2, 1, 3]  # "turnLeft" > "move move" > "move"
+def test_llm_gs_cem_starts_from_one_latent_and_restarts_on_the_first_stalled_iteration(checkpoint):
+    s = search(checkpoint, 10_000, population=4, elites=2, sigma=1e-6)
+    s.step()  # a search starts: its one N(0, I) latent is evaluated, then k neighbours are drawn around it
+    assert (s.evaluator.evaluations, s.searches, s.candidates.shape) == (1, 1, (4, 32))
+    s.step()  # the k neighbours (all the same program at this sigma): the first elite mean always improves
+    assert s.evaluator.evaluations == 5 and s.candidates is not None
+    s.step()  # the same programs again: no better elite mean, so the search ends
+    assert s.evaluator.evaluations == 9 and s.candidates is None
+    s.step()  # a fresh start
+    assert (s.evaluator.evaluations, s.searches) == (10, 2)
+
+
+def test_cebs_draws_k_over_e_neighbours_around_each_elite(checkpoint):
+    s = search(checkpoint, 10_000, population=8, elites=3, beam=True)
+    s.step()
+    s.step()
+    assert len(s.candidates) == 3 * (8 // 3)
+
+
+def test_elites_rank_as_each_reference_ranks_them():
+    programs = [parse(f"DEF run m( {body} m)") for body in ("move", "turnLeft", "putMarker", "move move", "move")]
+    returns = [0.0, 0.0, 0.5, 0.0, 0.0]
+    assert top_elites(returns, 3) == [2, 0, 1]  # LLM-GS: by return, ties to the earlier member
+    # LEAPS sorts by (score, program text) and keeps the last: "turnLeft" > "move move" > "move" (twice: the later)
+    assert rank_elites(returns, programs, 4) == [2, 1, 3, 4]
 
 
 def test_weighted_mean_weights_elites_by_return_plus_the_syntax_bonus():
@@ -65,35 +93,54 @@ def test_weighted_mean_weights_elites_by_return_plus_the_syntax_bonus():
     assert np.allclose(elite_centre(latents, np.array([0.9, 0.0]), "mean"), [0.5, 1.5])
 
 
-def test_leaps_cem_also_evaluates_each_new_centre(checkpoint):
-    s = search(checkpoint, 10_000, population=4, elites=2, reduction="weighted_mean", evaluate_centre=True)
+def test_leaps_sigma_schedule():
+    gamma = (0.1 / 0.25) ** (1 / 500)
+    assert [leaps_sigma(k, 0.25, 1000, True) for k in (1, 2)] == [0.25, 0.25]  # held for two iterations
+    assert math.isclose(leaps_sigma(3, 0.25, 1000, True), 0.25 * gamma)
+    assert math.isclose(leaps_sigma(502, 0.25, 1000, True), 0.1) and leaps_sigma(503, 0.25, 1000, True) == 0.1
+    assert leaps_sigma(700, 0.25, 1000, False) == 0.25
+
+
+def test_leaps_cem_counts_population_plus_centre_and_redraws_worlds_every_100_iterations(checkpoint):
+    s = leaps_search(checkpoint)
+    first = [w.world.to_text() for w in s.evaluator.instances]
+    for _ in range(100):
+        s.step()
+    assert s.evaluator.evaluations == 100 * (4 + 1) and s.evaluator.set_index == 0
     s.step()
-    s.step()
-    assert s.evaluator.evaluations == 2 * (4 + 1)  # LEAPS counts population + 1 programs per iteration
-    with pytest.raises(ValueError, match="CEBS"):
-        search(checkpoint, 10, beam=True, evaluate_centre=True)
+    assert s.evaluator.set_index == 1 and [w.world.to_text() for w in s.evaluator.instances] != first
+    assert s.centre_return is not None and s.iteration == 101
 
 
-def test_restarts_after_stalled_iterations(checkpoint):
-    s = search(checkpoint, 10_000, population=4, elites=1, beam=True, restart_timeout=1, sigma=1e-6)
-    s.step()
-    first = s.population.copy()
-    s.step()  # the same programs again: no better elite mean, so a restart draws a fresh population
-    assert s.counter == 0 and not np.allclose(s.population, first, atol=1e-3)
+def test_leaps_cem_stops_after_ten_perfect_centres_or_its_iterations(checkpoint):
+    s = leaps_search(checkpoint, iterations=3)
+    s.run()
+    assert s.iteration == 3 and s.evaluator.evaluations == 3 * 5 and s.done
+    s = leaps_search(checkpoint)
+    s.centre_returns = [1.0] * 9 + [0.5]
+    assert not s.done
+    s.centre_returns = [1.0] * 10
+    assert s.converged and s.done
 
 
-def test_state_round_trip_continues_identically(checkpoint):
-    a = search(checkpoint, 10_000, population=6, elites=2)
-    for _ in range(3):
+@pytest.mark.parametrize("make_search", [
+    lambda c: search(c, 10_000, population=6, elites=2), lambda c: search(c, 10_000, population=6, elites=2, beam=True),
+    lambda c: leaps_search(c, "TopOff", init="ones", exp_decay=True),
+])  # fmt: skip
+def test_state_round_trip_continues_identically(checkpoint, make_search):
+    a = make_search(checkpoint)
+    for _ in range(4):
         a.step()
-    b = search(checkpoint, 10_000, population=6, elites=2)
+    b = make_search(checkpoint)
     b.step()
-    c = search(checkpoint, 10_000, population=6, elites=2)
+    c = make_search(checkpoint)
     c.load_state_dict(json.loads(json.dumps(b.state_dict())))
-    for _ in range(2):
+    for _ in range(3):
         c.step()
-    assert np.allclose(c.population, a.population) and c.best_return == a.best_return
-    assert c.evaluator.evaluations == a.evaluator.evaluations
+    state_a, state_c = a.state_dict(), c.state_dict()
+    for state in (state_a, state_c):  # a resumed cache counts programs met before the resume as new again
+        state["evaluator"].pop("unique"), state["evaluator"].pop("executed")
+    assert json.dumps(state_c) == json.dumps(state_a)
 
 
 def test_cli_cem_run_and_checkpoint_errors(checkpoint, tmp_path, capsys):
