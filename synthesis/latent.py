@@ -166,7 +166,9 @@ class LeapsCem(Search):
                  iterations: int = 1000, on_improvement: Listener | None = None):  # fmt: skip
         super().__init__(evaluator, seed, on_improvement)
         if init not in LEAPS_INITS or reduction not in REDUCTIONS:
-            raise ValueError(f"init must be one of {', '.join(LEAPS_INITS)} and reduction one of {', '.join(REDUCTIONS)}")
+            raise ValueError(
+                f"init must be one of {', '.join(LEAPS_INITS)} and reduction one of {', '.join(REDUCTIONS)}"
+            )
         if not 1 <= elites <= population or sigma <= 0 or iterations < 1:
             raise ValueError("need 1 <= elites <= population, sigma > 0 and iterations >= 1")
         self.model, self.population_size, self.elites = model, population, elites

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from karel.language import KAREL, Language
 from karel.leaps_protocol import rewards, worlds
 from karel.leaps_protocol.episode import (
     INVALID_SCORE,
@@ -36,7 +37,6 @@ from karel.leaps_protocol.episode import (
     run_leaps_episode,
 )
 from karel.leaps_protocol.worlds import LeapsWorld, WorldStream
-from karel.language import KAREL, Language
 from karel.program import Program
 
 WORLDS_PER_SET = 10  # LEAPS' num_demo_per_program
