@@ -1,6 +1,8 @@
 """Tables and plots of finished search runs: `synthesis report RUNS_DIR`.
 
-For every task and method over the seeds found: the final best return (mean +- standard error), how
+For every task, protocol and method over the seeds found: the best return ever evaluated (mean +-
+standard error), under the leaps protocol also the final centre's score (LEAPS' own number), the best
+program's held-out returns (unseen instances, and 100x100 grids where LEAPS' Table 9 has the task), how
 many seeds reached 1 and the evaluations they needed (mean +- standard error), the evaluations and wall
 time spent; and per task a PNG of the best return against program evaluations (log x axis, the mean over
 seeds with a +- one standard error band), as the papers plot it.
@@ -47,26 +49,47 @@ def best_curve(curve: list[tuple[int, float]], grid: np.ndarray) -> np.ndarray:
     return values
 
 
+def _mean_se_cell(group: list[dict], key: str) -> str:
+    """`mean ± s.e.` of `key` over the runs that have it, "—" when none has."""
+    values = [r[key] for r in group if r.get(key) is not None]
+    if not values:
+        return "—"
+    mean, se = mean_se(values)
+    return f"{mean:.3f} ± {se:.3f}" + (f" ({len(values)})" if len(values) != len(group) else "")
+
+
 def table(runs: list[dict]) -> str:
-    groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    """One row per task, protocol and method: the best return ever evaluated, LEAPS' final centre (leaps
+    protocol only), the best program's held-out returns (`synthesis.protocol`), seeds solved and cost."""
+    groups: dict[tuple[str, str, str], list[dict]] = defaultdict(list)
     for run in runs:
-        groups[(run["task"], run["method"])].append(run)
+        groups[(run["task"], run.get("protocol", "llm-gs"), run["method"])].append(run)
     lines = [
         (
-            "| task | method | seeds | final return (mean ± s.e.) | solved | evaluations to 1.0 (mean ± s.e.) "
+            "| task | protocol | method | seeds | best return (mean ± s.e.) | final centre (mean ± s.e.) "
+            "| held-out return | held-out 100x100 | solved | evaluations to 1.0 (mean ± s.e.) "
             "| evaluations (mean) | wall s (mean) |"
         ),
-        "|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for (task, method), group in sorted(groups.items()):
-        final = mean_se([r["best_return"] for r in group])
+    for (task, protocol, method), group in sorted(groups.items()):
         solved = [r for r in group if r["best_return"] >= SOLVED]
         to_one = mean_se([r["evaluations"] for r in solved]) if solved else None
-        lines.append(
-            f"| {task} | {method} | {len(group)} | {final[0]:.3f} ± {final[1]:.3f} | {len(solved)}/{len(group)} | "
-            + (f"{to_one[0]:,.0f} ± {to_one[1]:,.0f}" if to_one else "—")
-            + f" | {np.mean([r['evaluations'] for r in group]):,.0f} | {np.mean([r['wall_seconds'] for r in group]):,.1f} |"
-        )
+        cells = [
+            task,
+            protocol,
+            method,
+            str(len(group)),
+            _mean_se_cell(group, "best_return"),
+            _mean_se_cell(group, "centre_return"),
+            _mean_se_cell(group, "heldout_return"),
+            _mean_se_cell(group, "heldout_large"),
+            f"{len(solved)}/{len(group)}",
+            f"{to_one[0]:,.0f} ± {to_one[1]:,.0f}" if to_one else "—",
+            f"{np.mean([r['evaluations'] for r in group]):,.0f}",
+            f"{np.mean([r['wall_seconds'] for r in group]):,.1f}",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 

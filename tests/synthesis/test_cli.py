@@ -79,7 +79,7 @@ def test_sweep_runs_in_parallel_skips_finished_runs_and_reports(tmp_path):
                             text=True, timeout=300, check=False)  # fmt: skip
     assert report.returncode == 0, report.stderr
     text = (tmp_path / "report.md").read_text()
-    assert "| MazeSparse | hc | 2 |" in text and "| DoorKey | shc | 2 |" in text
+    assert "| MazeSparse | llm-gs | hc | 2 |" in text and "| DoorKey | llm-gs | shc | 2 |" in text
     assert (tmp_path / "plots" / "MazeSparse.png").stat().st_size > 1000
 
 
