@@ -43,13 +43,18 @@ def main() -> None:
     args = parser.parse_args()
     first, last = (int(x) for x in args.seeds.split("-"))
     model = load_decoder(args.checkpoint)
-    print(f"| task | best of {args.samples} (mean ± std over seeds {args.seeds}) | distinct programs | HPRL's Best-Sampled, LEAPS' embedding |")
+    print(
+        f"| task | best of {args.samples} (mean ± std over seeds {args.seeds}) | distinct programs | HPRL's Best-Sampled, LEAPS' embedding |"
+    )
     print("|---|---|---|---|")
     for task in TASKS:
         results = [best_sampled(model, task, seed, args.samples) for seed in range(first, last + 1)]
         best = np.array([r[0] for r in results])
         distinct = np.mean([r[1] for r in results])
-        print(f"| {task} | {best.mean():.2f} ± {best.std():.2f} | {distinct:.0f} | {HPRL_BEST_SAMPLED[task]:.2f} |", flush=True)
+        print(
+            f"| {task} | {best.mean():.2f} ± {best.std():.2f} | {distinct:.0f} | {HPRL_BEST_SAMPLED[task]:.2f} |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":
