@@ -303,13 +303,17 @@ class Run:
             "evaluations": self.evaluator.evaluations, "unique_evaluations": self.evaluator.unique,
             "wall_seconds": round(self.wall_seconds, 3), "run_dir": str(self.dir),
         }  # fmt: skip
+        best = None
+        if search.best_program is not None:
+            best = heldout(c.protocol, c.task, search.best_program, reset_quirk=c.topoff_reset_quirk)
+            summary.update(best)
         if hasattr(search, "centre_return"):  # LEAPS' own number: the final centre's score and program
             summary.update(centre_return=search.centre_return, centre_program=str(search.centre_program),
                            iterations=search.iteration, converged=search.converged)  # fmt: skip
-        if search.best_program is not None:
-            summary.update(heldout(c.protocol, c.task, search.best_program, reset_quirk=c.topoff_reset_quirk))
-            if hasattr(search, "centre_return") and search.centre_program is not None:
-                centre = heldout(c.protocol, c.task, search.centre_program, reset_quirk=c.topoff_reset_quirk)
+            if search.centre_program is not None:  # the centre is often the best program: held out once
+                same = str(search.centre_program) == str(search.best_program)
+                centre = best if same else heldout(c.protocol, c.task, search.centre_program,
+                                                   reset_quirk=c.topoff_reset_quirk)  # fmt: skip
                 summary.update({f"centre_{k}": v for k, v in centre.items()})
         return summary
 

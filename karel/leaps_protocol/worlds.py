@@ -21,26 +21,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from karel.tasks.clean_house import MAP as CLEAN_HOUSE_MAP
+from karel.tasks.clean_house import START as CLEAN_HOUSE_START
 from karel.world import World
 
-# CleanHouse's fixed map (LEAPS `generate_single_state_clean_house`): '#' wall, '.' free.
-CLEAN_HOUSE_MAP = (
-    "######################",
-    "#..##########.#......#",
-    "#..#..........#####.##",
-    "##.#................##",
-    "##........#.........##",
-    "###.#.###.#..###.#.###",
-    "#...#...#....#...#..##",
-    "#...#...#....#...#...#",
-    "#...#...#....#...##..#",
-    "#...#...##..##...##.##",
-    "#...#...##..##...#..##",
-    "#...#...##..##...#..##",
-    "#...#...##..##...#..##",
-    "######################",
-)
-CLEAN_HOUSE_START = (1, 13)  # facing South
+# CleanHouse's fixed map and start are the LLM-GS task's, which takes them from LEAPS
+# (`generate_single_state_clean_house`).
 CLEAN_HOUSE_EXCLUDED = ((1, 13), (2, 12), (3, 10), (4, 11), (5, 11), (6, 10))  # never get a marker
 CLEAN_HOUSE_MARKERS = 10
 

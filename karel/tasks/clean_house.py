@@ -3,7 +3,7 @@
 Description:
     Pick up the markers scattered along the walls of a fixed apartment of rooms and corridors.
 Grid:
-    14 x 22 only (the fixed map `_MAP` below; `#` wall, `.` free); another size raises ValueError.
+    14 x 22 only (the fixed map `MAP` below; `#` wall, `.` free); another size raises ValueError.
 Initial state:
     The agent stands at (1, 13) facing South. Candidate cells: for every wall cell in row-major order, its
     up, down, left, right neighbours (in that order) that are free and strictly inside the grid (row > 0,
@@ -37,7 +37,7 @@ from karel.tasks.base import Instance, Task
 from karel.tasks.harvester import HarvesterBatchRules, HarvesterRules
 from karel.world import World
 
-_MAP = (
+MAP = (
     "######################",
     "#..##########.#......#",
     "#..#..........#####.##",
@@ -53,7 +53,7 @@ _MAP = (
     "#...#...##..##...#..##",
     "######################",
 )
-_START = (1, 13)
+START = (1, 13)  # row, column of Karel's start, facing South
 _EXCLUDED = {(1, 13), (2, 12), (3, 10), (4, 11), (5, 11), (6, 10)}
 _EXTRA_MARKER = (2, 12)
 _SCATTERED = 10
@@ -66,7 +66,7 @@ class CleanHouseLayout:
 
 class CleanHouse(Task):
     family = "CleanHouse"
-    default_size = (len(_MAP), len(_MAP[0]))
+    default_size = (len(MAP), len(MAP[0]))
     has_sparse = True
 
     def __init__(self, sparse: bool = False, height: int | None = None, width: int | None = None):
@@ -75,14 +75,14 @@ class CleanHouse(Task):
             raise ValueError(f"CleanHouse has a fixed 14 x 22 map; got {self.height} x {self.width}")
 
     def generate(self, rng: np.random.RandomState) -> tuple[World, CleanHouseLayout]:
-        walls = np.array([[cell == "#" for cell in row] for row in _MAP], dtype=bool)
+        walls = np.array([[cell == "#" for cell in row] for row in MAP], dtype=bool)
         candidates = list(_wall_neighbours(walls) - _EXCLUDED)
         rng.shuffle(candidates)
         markers = np.zeros(walls.shape, dtype=np.int64)
         for cell in candidates[:_SCATTERED]:
             markers[cell] = 1
         markers[_EXTRA_MARKER] = 1
-        world = World(walls, markers, _START[0], _START[1], 2)
+        world = World(walls, markers, START[0], START[1], 2)
         return world, CleanHouseLayout(int(markers.sum()))
 
     def rules(self, instance: Instance) -> HarvesterRules:
