@@ -244,7 +244,8 @@ class Run:
         client = ChatClient(settings, c.llm_cache or llm_dir / "cache", llm_dir / "requests.jsonl")
         programs = llm_programs(self.task, client, c.seed, c.llm_programs, c.llm_rounds, llm_dir / "candidates.jsonl")
         readings = [json.loads(line) for line in (llm_dir / "candidates.jsonl").read_text().splitlines()]
-        summary = {"settings": client.describe(), "requests_sent": client.requests, "completions": len(readings),
+        summary = {"settings": client.describe(), "requests_sent": client.requests,
+                   "failed_requests": client.failed_requests, "completions": len(readings),
                    "accepted": sum(r["program"] is not None for r in readings),
                    "rejected": sum(r["program"] is None for r in readings),
                    "paths": {p: sum(r["path"] == p for r in readings) for p in ("python", "dsl")},
