@@ -38,8 +38,11 @@ class ChatServer:
                 if behaviour == "500":
                     return self.reply(500, {"error": {"message": "boom", "type": "server_error"}})
                 if behaviour in ("bad_json", "html"):
-                    text = '{"id": "chatcmpl-test", "choices": [{"ind' if behaviour == "bad_json" else \
-                        "<!DOCTYPE html><html><body><h1>Sign in</h1></body></html>"
+                    text = (
+                        '{"id": "chatcmpl-test", "choices": [{"ind'
+                        if behaviour == "bad_json"
+                        else "<!DOCTYPE html><html><body><h1>Sign in</h1></body></html>"
+                    )
                     return self.reply(200, None, raw=text.encode(),
                                       content_type="text/html" if behaviour == "html" else "application/json")  # fmt: skip
                 if behaviour == "slow":
