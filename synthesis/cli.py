@@ -23,7 +23,7 @@ from jsonargparse import ActionConfigFile, ActionYesNo, ArgumentParser
 
 from karel.language import Language
 from karel.tasks import MINIGRID_TASKS, TASKS, UnknownTaskError, is_minigrid, make
-from leaps.module import CheckpointMismatchError
+from leaps.module import CheckpointError
 from synthesis.llm.client import LlmError
 from synthesis.run import METHODS, Run, RunFolderError, SearchConfig
 
@@ -318,7 +318,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         commands = {"search": cmd_search, "sweep": cmd_sweep, "revise": cmd_revise, "report": cmd_report}
         return commands[command](args[command])
-    except (UsageError, RunFolderError, CheckpointMismatchError) as error:
+    except (UsageError, RunFolderError, CheckpointError) as error:
         print(f"synthesis {command}: error: {error}", file=sys.stderr)
         return 2
     except LlmError as error:
