@@ -321,8 +321,8 @@ def test_leaps_fit_refuses_to_resume_from_weights_only(tiny_data, capsys):
     "settings, listed",
     [
         (["--config", str(ROOT / "configs/leaps/leapsp.yaml")],
-         "behaviour (given False, checkpoint True), condition_loss_coef (given 0.0, checkpoint 1.0), observations "
-         "(given 'initial_state', checkpoint 'environment')"),
+         ("behaviour (given False, checkpoint True), condition_loss_coef (given 0.0, checkpoint 1.0), observations "
+          "(given 'initial_state', checkpoint 'environment')")),
         (["--config", str(ROOT / "configs/leaps/leaps.yaml"), "--model.hidden", "128"],
          "hidden (given 128, checkpoint 256)"),
         (["--model.lr", "0.001", "--model.seed", "7"], "seed (given 7, checkpoint 123)"),  # lr is the same
