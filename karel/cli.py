@@ -17,7 +17,7 @@ from pathlib import Path
 from karel.interpreter import evaluate, mean_return, run_task_episode
 from karel.parser import parse
 from karel.program import Program, to_text
-from karel.tasks import MINIGRID_TASKS, TASKS, MiniGridTask, Task, is_minigrid, make
+from karel.tasks import MAX_INSTANCES, MINIGRID_TASKS, TASKS, MiniGridTask, Task, is_minigrid, make
 
 
 class UsageError(Exception):
@@ -243,9 +243,6 @@ def _instance(text: str) -> int:
     if not 0 <= value < 2**32:
         raise argparse.ArgumentTypeError(f"must be in 0 .. 2^32 - 1, got {value}")
     return value
-
-
-MAX_INSTANCES = 1_000_000
 
 
 def _instances(text: str) -> range:

@@ -7,8 +7,10 @@
     synthesis report runs/
 
 Settings come from the defaults, then `--config FILE` (YAML with the same keys, e.g. configs/search/),
-then the command line. Usage errors exit with code 2; an interrupted search exits with 130 and resumes
-when run again with the same settings.
+then the command line. Usage errors (bad settings, a bad checkpoint, an unusable or corrupt run folder)
+print one line and exit with code 2; an endpoint that fails and files that cannot be written (no
+permission, disk full) print one line and exit with 1; an interrupted search exits with 130 and resumes
+when run again with the same settings. See docs/reliability.md.
 """
 
 from __future__ import annotations
@@ -298,14 +300,14 @@ def cmd_revise(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from synthesis.report import write_report
+    from synthesis.report import ReportError, write_report
 
     runs_dir = Path(args.runs_dir)
     if not runs_dir.is_dir():
         raise UsageError(f"{runs_dir} is not a folder")
     try:
         path = write_report(runs_dir, Path(args.out) if args.out else None)
-    except FileNotFoundError as error:
+    except (FileNotFoundError, ReportError) as error:
         raise UsageError(str(error)) from None
     print(path)
     return 0
@@ -323,6 +325,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except LlmError as error:
         print(f"synthesis {command}: error: {error}", file=sys.stderr)
+        return 1
+    except OSError as error:  # a file or folder that cannot be read or written (permissions, disk full)
+        where = f": {error.filename}" if error.filename else ""
+        print(f"synthesis {command}: error: {error.strerror or error}{where}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"synthesis {command}: interrupted; run the same command again to resume", file=sys.stderr)
