@@ -168,7 +168,9 @@ def test_a_corrupt_run_folder_file_is_named_and_kept(tmp_path, capsys, name, con
     run_dir.mkdir(parents=True)
     if name != "config.yaml":  # the run's own config, so that the folder is this run's
         assert main([*HC, "--out", str(tmp_path / "good")]) == 0
-        (run_dir / "config.yaml").write_bytes((tmp_path / "good" / "TopOff" / "hc" / "seed_0" / "config.yaml").read_bytes())
+        (run_dir / "config.yaml").write_bytes(
+            (tmp_path / "good" / "TopOff" / "hc" / "seed_0" / "config.yaml").read_bytes()
+        )
         if name == "checkpoint.json":
             (run_dir / "log.jsonl").write_text("")
     (run_dir / name).write_bytes(content)
@@ -190,5 +192,7 @@ def test_report_on_a_corrupt_result_names_the_file(tmp_path, capsys):
         capsys.readouterr()
         assert main(["report", str(tmp_path)]) == 2
         err = capsys.readouterr().err
-        assert err.startswith(f"synthesis report: error: {result}: {reason}") and err.endswith("; repair or delete it\n")
+        assert err.startswith(f"synthesis report: error: {result}: {reason}") and err.endswith(
+            "; repair or delete it\n"
+        )
     assert not (tmp_path / "report.md").exists()
