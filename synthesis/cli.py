@@ -24,7 +24,7 @@ from pathlib import Path
 from jsonargparse import ActionConfigFile, ActionYesNo, ArgumentParser
 
 from karel.language import Language
-from karel.tasks import MINIGRID_TASKS, TASKS, UnknownTaskError, is_minigrid, make
+from karel.tasks import MAX_INSTANCES, MINIGRID_TASKS, TASKS, UnknownTaskError, is_minigrid, make
 from leaps.module import CheckpointError
 from synthesis.llm.client import LlmError
 from synthesis.run import METHODS, Run, RunFolderError, SearchConfig
@@ -282,8 +282,8 @@ def cmd_revise(args) -> int:
         raise UsageError(f"revision experiments run on Karel tasks ({args.task} is a MiniGrid task)")
     if args.method not in REVISION_METHODS:
         raise UsageError(f"unknown revision method {args.method!r}; known: {', '.join(REVISION_METHODS)}")
-    if args.rounds < 0 or args.programs < 1 or args.instances < 1:
-        raise UsageError("rounds must be >= 0, programs and instances positive")
+    if args.rounds < 0 or args.programs < 1 or not 1 <= args.instances <= MAX_INSTANCES:
+        raise UsageError(f"rounds must be >= 0, programs positive and instances in 1 .. {MAX_INSTANCES:,}")
     settings = LlmSettings(args.model, args.temperature, args.top_p, args.completions_per_request,
                            args.max_tokens or None, args.request_timeout, args.max_retries)  # fmt: skip
     result = revise(args.task, args.method, args.out, seed=args.seed, rounds=args.rounds, programs=args.programs,
