@@ -349,3 +349,22 @@ def test_leaps_reports_a_dataset_error_of_a_worker_in_one_line():
 def test_leaps_test_on_a_missing_dataset_is_one_line(tmp_path, capsys):
     assert leaps_cli("test", "--ckpt_path", str(SHIPPED), "--data.data_dir", str(tmp_path / "none")) == 2
     assert capsys.readouterr().err == f"leaps: error: {tmp_path / 'none'}: no such folder\n"
+
+
+def test_leaps_fit_resumes_from_a_training_checkpoint_and_refuses_other_settings(tiny_data, tmp_path, capsys):
+    common = ["--config", str(ROOT / "configs/leaps/leapsp.yaml"), "--data.data_dir", str(tiny_data),
+              "--data.batch_size", "8", "--data.num_workers", "0", "--model.hidden", "32",
+              "--trainer.limit_val_batches", "1", "--trainer.enable_progress_bar", "false",
+              "--trainer.default_root_dir", str(tmp_path), "--trainer.callbacks+=ModelCheckpoint",
+              "--trainer.callbacks.dirpath", str(tmp_path / "ckpt"), "--trainer.callbacks.save_last", "true"]  # fmt: skip
+    from leaps.cli import main
+
+    assert main(["fit", *common, "--trainer.max_steps", "1", "--trainer.logger", "false"]) == 0
+    last = tmp_path / "ckpt" / "last.ckpt"
+    assert read_checkpoint(last, resume=True)["global_step"] == 1  # a training checkpoint passes the check
+    assert main(["fit", *common, "--trainer.max_steps", "2", "--trainer.logger", "false", "--ckpt_path",
+                 str(last)]) == 0  # fmt: skip
+    assert torch.load(last, weights_only=True)["global_step"] == 2
+    capsys.readouterr()
+    assert main(["fit", *common, "--model.hidden", "64", "--trainer.logger", "false", "--ckpt_path", str(last)]) == 2
+    assert "hidden (given 64, checkpoint 32)" in capsys.readouterr().err
