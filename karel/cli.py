@@ -1,7 +1,9 @@
 """`karel` console script: `karel tasks | eval | render | dataset` (Karel and MiniGrid tasks).
 
 Each subcommand is one function; `main` is the table from subcommand name to function. Usage errors
-(bad flags, unknown task, malformed program) print one line to stderr and exit with code 2.
+(bad flags, unknown task, malformed program, a missing output folder, an existing dataset without
+`--overwrite`) print one line to stderr and exit with code 2; a file that cannot be read or written (no
+permission, disk full) prints one line and exits with code 1. See docs/reliability.md.
 """
 
 from __future__ import annotations
@@ -10,11 +12,12 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from karel.interpreter import evaluate, mean_return, run_task_episode
 from karel.parser import parse
 from karel.program import Program, to_text
-from karel.tasks import MINIGRID_TASKS, TASKS, MiniGridTask, Task, is_minigrid, make
+from karel.tasks import MAX_INSTANCES, MINIGRID_TASKS, TASKS, MiniGridTask, Task, is_minigrid, make
 
 
 class UsageError(Exception):
@@ -173,6 +176,9 @@ def cmd_render(args: argparse.Namespace) -> int:
     program = _program(args.program, task)
     if not args.out.endswith((".gif", ".png")):
         raise UsageError(f"--out must end in .gif (animation) or .png (first frame), got {args.out!r}")
+    folder = Path(args.out).parent
+    if not folder.is_dir():
+        raise UsageError(f"--out {args.out}: no folder {folder} (create it first)")
     if is_minigrid(task):
         return _render_minigrid(task, program, args)
     episode = run_task_episode(program, task, args.instance, record_worlds=True)
@@ -210,7 +216,7 @@ def cmd_dataset(args: argparse.Namespace) -> int:
     import time
 
     from leaps.datamodule import DatasetError
-    from leaps.dataset import DatasetConfig, statistics, write_dataset
+    from leaps.dataset import DatasetConfig, DatasetExistsError, statistics, write_dataset
 
     if (args.out is None) == (args.stats is None):
         raise UsageError("give either --out DIR (generate) or --stats DIR (describe)")
@@ -222,20 +228,21 @@ def cmd_dataset(args: argparse.Namespace) -> int:
         return 0
     start = time.perf_counter()
     config = DatasetConfig(programs=args.programs, seed=args.seed, cover_branches=args.cover_branches)
-    out = write_dataset(args.out, config, progress=not args.no_progress)
+    try:
+        out = write_dataset(args.out, config, progress=not args.no_progress, overwrite=args.overwrite)
+    except DatasetExistsError as error:
+        raise UsageError(str(error)) from None
     print(f"{out}: {args.programs} programs with {config.demos} demonstrations each, "
           f"{time.perf_counter() - start:.1f} s (data.hdf5, id.txt)")  # fmt: skip
     return 0
 
 
-def _nonnegative(text: str) -> int:
+def _instance(text: str) -> int:
+    """A task instance number: its seed, 0 <= i < 2^32 (the seed range of the instance generators)."""
     value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"must be in 0 .. 2^32 - 1, got {value}")
     return value
-
-
-MAX_INSTANCES = 1_000_000
 
 
 def _instances(text: str) -> range:
@@ -292,7 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
     render = commands.add_parser("render", help="render one episode as an animated GIF or a PNG")
     render.add_argument("--task", required=True, help="task name (see `karel tasks`)")
     render.add_argument("--program", required=True, help="program text")
-    render.add_argument("--instance", type=_nonnegative, default=0, help="task instance (default 0)")
+    render.add_argument("--instance", type=_instance, default=0, help="task instance (default 0)")
     render.add_argument("--out", required=True, help="output file: .gif (animation) or .png (first frame)")
 
     dataset = commands.add_parser("dataset", help="generate a LEAPS program dataset, or describe one (--stats)",
@@ -304,6 +311,7 @@ def build_parser() -> argparse.ArgumentParser:
     dataset.add_argument("--seed", type=int, default=123, help="seed of programs and worlds (default 123)")
     dataset.add_argument("--cover-branches", action="store_true",
                          help="choose demonstrations by LEAPS' branch-coverage rule")  # fmt: skip
+    dataset.add_argument("--overwrite", action="store_true", help="replace a dataset already in --out")
     dataset.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
 
@@ -323,6 +331,16 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as error:
         print(f"karel {args.command}: error: {error}", file=sys.stderr)
         return 2
+    except OSError as error:  # a file that cannot be read or written: the environment, not the input
+        print(f"karel {args.command}: error: {_os_error(error)}", file=sys.stderr)
+        return 1
+
+
+def _os_error(error: OSError) -> str:
+    """One line for an OSError: what failed and on which file, e.g. 'No space left on device: data.hdf5'."""
+    if error.strerror is None:
+        return str(error).splitlines()[0] if str(error) else type(error).__name__
+    return f"{error.strerror}: {error.filename}" if error.filename else error.strerror
 
 
 if __name__ == "__main__":

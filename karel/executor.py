@@ -76,6 +76,8 @@ def execute(
     """
     if task is None and worlds is None:
         raise ValueError("execute needs a task or initial worlds")
+    if len(programs) == 0:
+        raise ValueError("execute needs at least one program, got none")
     if record_states and record_actions < 1:
         raise ValueError("record_states needs record_actions >= 1 (the number of steps to keep)")
     if max_calls < 0 or record_actions < 0 or max_episodes < 1:
@@ -90,9 +92,13 @@ def execute(
         raise ValueError("the compiled engine runs on the CPU; use engine='lockstep' on CUDA")
     if task is not None:
         instances = list(instances) if instances is not None else [task.instance(i) for i in range(32)]
+        if not instances:
+            raise ValueError("execute needs at least one task instance, got none")
         initial = Worlds.stack([inst.world for inst in instances], device)
     else:
         initial = worlds.to(device)
+        if len(initial) == 0:
+            raise ValueError("execute needs at least one initial world, got none")
     compiled = compile_programs(programs, device)
     settings = {"crashable": crashable, "max_calls": max_calls, "record_actions": record_actions,
                 "record_states": record_states, "max_episodes": max_episodes}  # fmt: skip

@@ -4,7 +4,11 @@ Observation: the LEAPS one-hot view `[16, H, W]` uint8 (`World.to_onehot`). Acti
 the LEAPS action ids (0 move, 1 turnLeft, 2 turnRight, 3 pickMarker, 4 putMarker), non-crashable
 semantics. Reward and termination: the task's rules after every action. Truncation: after `max_steps`
 actions (default 10,000, the program call budget). `reset(options={"instance": i})` starts task instance
-i; without it the instance id is drawn from the environment's seeded generator.
+i (0 <= i < 2^32); without it the instance id is drawn from the environment's seeded generator.
+
+After an episode has ended (`terminated` or `truncated`), `step` raises `RuntimeError` until `reset`:
+gymnasium leaves stepping a finished episode undefined, and continuing it would pay rewards again and let
+`terminated` turn back to False, so it is refused as the usage error it is.
 
 Registration happens on import of this module: `import karel.gym_env; gymnasium.make("karel/TopOff-v0")`,
 or in one call `gymnasium.make("karel.gym_env:karel/TopOff-v0")`. The MiniGrid tasks are registered too,
@@ -46,22 +50,28 @@ class KarelEnv(gymnasium.Env):
         super().reset(seed=seed)
         options = options or {}
         instance_id = int(options["instance"]) if "instance" in options else int(self.np_random.integers(MAX_INSTANCE))
+        if not 0 <= instance_id < 2**32:
+            raise ValueError(f"options['instance'] must be in 0 .. 2^32 - 1, got {instance_id}")
         instance = self.task.instance(instance_id)
         self.world = instance.world.copy()
         self.rules = self.task.rules(instance)
         self.steps = 0
+        self.ended: str | None = None  # "terminated" or "truncated" once the episode is over
         self.instance_id = instance_id
         return self._observation(), {"instance": instance_id}
 
     def step(self, action):
         if self.world is None:
             raise RuntimeError("call reset() before step()")
+        if self.ended is not None:
+            raise RuntimeError(f"the episode has ended ({self.ended}); call reset() before step()")
         if not self.action_space.contains(action):
             raise ValueError(f"action must be an integer in 0..{len(Action) - 1}, got {action!r}")
         self.world.step(Action(int(action)))
         terminated, reward = self.rules(self.world)
         self.steps += 1
         truncated = not terminated and self.steps >= self.max_steps
+        self.ended = "terminated" if terminated else "truncated" if truncated else None
         return self._observation(), float(reward), bool(terminated), truncated, {"instance": self.instance_id}
 
     def render(self):

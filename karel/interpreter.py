@@ -185,6 +185,8 @@ def evaluate(program: Program, task: Task, seeds: Iterable[int] = range(32), **k
 
 def mean_return(returns: list[float]) -> float:
     """Mean as the reference computes it: a left-to-right float sum from 0.0, divided by the count."""
+    if len(returns) == 0:
+        raise ValueError("mean_return of no returns: an evaluation needs at least one instance")
     total = 0.0
     for r in returns:
         total += r

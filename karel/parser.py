@@ -17,6 +17,12 @@ Actions and perceptions are those of the language (`karel.language`, Karel by de
 parametric perceptions, `perception := name h( argument h)`, whose argument must be one the language
 accepts for that name. Tokens are separated by whitespace. Errors are `ProgramSyntaxError`s naming the 0-based token position and
 what was expected there. Nested `not` is accepted (the LLM-GS parser accepts it too).
+
+Nesting is limited to `MAX_DEPTH` (100) nested structures (WHILE, REPEAT, IF, IFELSE and `not` counted
+alike); a deeper program is a `ProgramSyntaxError` "nested too deep" at the token that opens level 101.
+Programs that search or people write nest a few levels (search limits: 3; 45-token programs: at most 10),
+so the limit only stops input that would exhaust the stack of the recursive consumers (interpreter,
+compiler); the printer (`karel.program`) is iterative and prints any depth.
 """
 
 from __future__ import annotations
@@ -29,15 +35,16 @@ from karel.language import KAREL, Language
 from karel.program import Act, Cond, Feature, If, IfElse, Not, Program, Repeat, Stmt, While
 
 _REPEAT_COUNT = re.compile(r"R=(-?\d+)")
+MAX_DEPTH = 100  # nested structures (WHILE, REPEAT, IF, IFELSE, not) a program may have
 
 
 class ProgramSyntaxError(ValueError):
     """A program that does not follow the grammar; `position` is the 0-based index of the bad token."""
 
-    def __init__(self, position: int, found: str | None, expected: str):
+    def __init__(self, position: int, found: str | None, expected: str, message: str | None = None):
         self.position, self.found, self.expected = position, found, expected
         where = f"'{found}'" if found is not None else "end of program"
-        super().__init__(f"token {position}: expected {expected}, found {where}")
+        super().__init__(message or f"token {position}: expected {expected}, found {where}")
 
 
 def parse(text: str, language: Language = KAREL) -> Program:
@@ -63,6 +70,7 @@ class _Parser:
         self.tokens = tokens
         self.language = language
         self.pos = 0
+        self.depth = 0  # structures open at the current token
         self.statement_starts = "a statement (action, WHILE, REPEAT, IF or IFELSE)"
 
     def peek(self) -> str | None:
@@ -70,6 +78,14 @@ class _Parser:
 
     def fail(self, expected: str):
         raise ProgramSyntaxError(self.pos, self.peek(), expected)
+
+    def enter(self) -> None:
+        """Open one nested structure at the current token (refused beyond `MAX_DEPTH`)."""
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise ProgramSyntaxError(self.pos, self.peek(), "a shallower program",
+                                     f"token {self.pos}: nested too deep (at most {MAX_DEPTH} nested WHILE, "
+                                     "REPEAT, IF, IFELSE and not)")  # fmt: skip
 
     def expect(self, token: str) -> None:
         if self.peek() != token:
@@ -100,6 +116,14 @@ class _Parser:
         if action is not None:
             self.pos += 1
             return Act(action)
+        if token in ("WHILE", "REPEAT", "IF", "IFELSE"):
+            self.enter()
+            stmt = self.control(token)
+            self.depth -= 1
+            return stmt
+        self.fail(f"{self.statement_starts} or '{close}'")
+
+    def control(self, token: str) -> Stmt:
         if token == "WHILE":
             self.pos += 1
             cond = self.bracketed_cond()
@@ -115,15 +139,13 @@ class _Parser:
             cond = self.bracketed_cond()
             self.expect("i(")
             return If(cond, self.block("i)"))
-        if token == "IFELSE":
-            self.pos += 1
-            cond = self.bracketed_cond()
-            self.expect("i(")
-            then = self.block("i)")
-            self.expect("ELSE")
-            self.expect("e(")
-            return IfElse(cond, then, self.block("e)"))
-        self.fail(f"{self.statement_starts} or '{close}'")
+        self.pos += 1  # IFELSE
+        cond = self.bracketed_cond()
+        self.expect("i(")
+        then = self.block("i)")
+        self.expect("ELSE")
+        self.expect("e(")
+        return IfElse(cond, then, self.block("e)"))
 
     def repeat_count(self) -> int:
         match = _REPEAT_COUNT.fullmatch(self.peek() or "")
@@ -157,6 +179,9 @@ class _Parser:
             self.expect("h)")
             return Feature(perception, argument)
         if token == "not":
+            self.enter()
             self.pos += 1
-            return Not(self.bracketed_cond())
+            cond = Not(self.bracketed_cond())
+            self.depth -= 1
+            return cond
         self.fail("a perception or 'not'")

@@ -2,8 +2,9 @@
 
 A program's identity is its canonical text (`to_text`): tokens separated by single spaces, e.g.
 `DEF run m( WHILE c( frontIsClear c) w( move w) m)`. Blocks are tuples of statements and are never
-empty. Nodes are values: two equal subtrees compare equal, so code that needs per-position state (the
-loop detector) keys it by position, not by node.
+empty. Printing is iterative (`node_tokens`), so a program of any depth prints. Nodes are values: two
+equal subtrees compare equal, so code that needs per-position state (the loop detector) keys it by
+position, not by node.
 """
 
 from __future__ import annotations
@@ -34,8 +35,11 @@ class Not:
 
     cond: Cond
 
+    def parts(self) -> list:
+        return ["not", "c(", self.cond, "c)"]
+
     def tokens(self) -> list[str]:
-        return ["not", "c(", *self.cond.tokens(), "c)"]
+        return node_tokens(self)
 
 
 Cond = Feature | Not
@@ -56,8 +60,11 @@ class While:
     cond: Cond
     body: tuple[Stmt, ...]
 
+    def parts(self) -> list:
+        return ["WHILE", "c(", self.cond, "c)", "w(", self.body, "w)"]
+
     def tokens(self) -> list[str]:
-        return ["WHILE", "c(", *self.cond.tokens(), "c)", "w(", *block_tokens(self.body), "w)"]
+        return node_tokens(self)
 
 
 @dataclass(frozen=True)
@@ -65,8 +72,11 @@ class Repeat:
     count: int  # 0..19
     body: tuple[Stmt, ...]
 
+    def parts(self) -> list:
+        return ["REPEAT", f"R={self.count}", "r(", self.body, "r)"]
+
     def tokens(self) -> list[str]:
-        return ["REPEAT", f"R={self.count}", "r(", *block_tokens(self.body), "r)"]
+        return node_tokens(self)
 
 
 @dataclass(frozen=True)
@@ -74,8 +84,11 @@ class If:
     cond: Cond
     body: tuple[Stmt, ...]
 
+    def parts(self) -> list:
+        return ["IF", "c(", self.cond, "c)", "i(", self.body, "i)"]
+
     def tokens(self) -> list[str]:
-        return ["IF", "c(", *self.cond.tokens(), "c)", "i(", *block_tokens(self.body), "i)"]
+        return node_tokens(self)
 
 
 @dataclass(frozen=True)
@@ -84,11 +97,11 @@ class IfElse:
     then: tuple[Stmt, ...]
     orelse: tuple[Stmt, ...]
 
+    def parts(self) -> list:
+        return ["IFELSE", "c(", self.cond, "c)", "i(", self.then, "i)", "ELSE", "e(", self.orelse, "e)"]
+
     def tokens(self) -> list[str]:
-        return [
-            "IFELSE", "c(", *self.cond.tokens(), "c)",
-            "i(", *block_tokens(self.then), "i)", "ELSE", "e(", *block_tokens(self.orelse), "e)",
-        ]  # fmt: skip
+        return node_tokens(self)
 
 
 Stmt = Act | While | Repeat | If | IfElse
@@ -101,15 +114,36 @@ class Program:
 
     body: tuple[Stmt, ...]
 
+    def parts(self) -> list:
+        return ["DEF", "run", "m(", self.body, "m)"]
+
     def tokens(self) -> list[str]:
-        return ["DEF", "run", "m(", *block_tokens(self.body), "m)"]
+        return node_tokens(self)
 
     def __str__(self) -> str:
         return to_text(self)
 
 
+def node_tokens(node) -> list[str]:
+    """The canonical tokens of a node, printed with an explicit stack (no recursion: any depth prints).
+    Each composite node lists its `parts()`: tokens, sub-nodes and blocks (tuples of statements)."""
+    tokens: list[str] = []
+    stack: list = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            tokens.append(item)
+        elif isinstance(item, tuple):  # a block
+            stack.extend(reversed(item))
+        elif isinstance(item, (Act, Feature)):
+            tokens.extend(item.tokens())
+        else:
+            stack.extend(reversed(item.parts()))
+    return tokens
+
+
 def block_tokens(block: tuple[Stmt, ...]) -> list[str]:
-    return [token for stmt in block for token in stmt.tokens()]
+    return node_tokens(block)
 
 
 def to_text(program: Program) -> str:

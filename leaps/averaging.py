@@ -22,7 +22,14 @@ from pathlib import Path
 
 import torch
 
-from leaps.module import CHECKPOINT_INFO, CheckpointMismatchError, save_atomically, state_mismatch
+from leaps.module import (
+    CHECKPOINT_INFO,
+    CheckpointError,
+    CheckpointMismatchError,
+    read_checkpoint,
+    save_atomically,
+    state_mismatch,
+)
 
 
 def average_weights(sources: Sequence[str | Path], target: str | Path) -> dict:
@@ -34,7 +41,7 @@ def average_weights(sources: Sequence[str | Path], target: str | Path) -> dict:
     and `ValueError` when fewer than two sources are given."""
     if len(sources) < 2:
         raise ValueError(f"averaging needs at least two checkpoints, got {len(sources)}")
-    checkpoints = [torch.load(path, map_location="cpu", weights_only=False) for path in sources]
+    checkpoints = [read_checkpoint(path) for path in sources]
     first, first_path = checkpoints[0], sources[0]
     for path, checkpoint in zip(sources[1:], checkpoints[1:]):
         mismatch = state_mismatch(first["state_dict"], checkpoint["state_dict"])
@@ -65,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"no such checkpoint: {', '.join(missing)}")
     try:
         averaged = average_weights(args.checkpoints, args.out)
-    except (ValueError, CheckpointMismatchError) as error:
+    except (ValueError, CheckpointError) as error:
         parser.error(str(error))
     steps = [source["global_step"] for source in averaged["averaged_from"]]
     print(f"{args.out}: the mean of {len(steps)} checkpoints (global steps {min(steps)}-{max(steps)})")

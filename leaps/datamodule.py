@@ -11,8 +11,11 @@ never loaded whole. An item (batched with a leading B by the default collate):
     a_h           [D, A] int64   actions, padded with the no-op 5 to A = max_demo_length - 1
     a_h_len       [D] int64      actions per demonstration (a demonstration without actions gets one no-op)
 
-A folder without `id.txt` or `data.hdf5`, groups missing from the file, missing fields or wrong dtypes
-raise `DatasetError` naming the problem.
+A folder without `id.txt` or `data.hdf5`, groups missing from the file, missing fields, wrong dtypes or
+shapes and bytes that HDF5 cannot read raise `DatasetError` naming the file, the group and the problem.
+`open_dataset` checks the folder, the listed names and the first group when it opens the file; every
+group is checked again when it is read (`read_group`, the one place that reads a group, for training and
+for `karel dataset --stats` alike), so a later group that is broken stops the run with that error.
 """
 
 from __future__ import annotations
@@ -59,24 +62,54 @@ def open_dataset(data_dir: str | Path) -> Iterator[OpenDataset]:
     for path in (ids_path, data_path):
         if not path.exists():
             raise DatasetError(f"{data_dir}: missing {path.name} (a LEAPS dataset folder holds id.txt and data.hdf5)")
-    ids = [line.strip() for line in ids_path.read_text().splitlines() if line.strip()]
+    try:
+        ids = [line.strip() for line in ids_path.read_text().splitlines() if line.strip()]
+    except (OSError, UnicodeDecodeError) as error:
+        raise DatasetError(f"{ids_path}: not a readable list of group names ({_reason(error)})") from None
     if not ids:
         raise DatasetError(f"{ids_path} lists no programs")
     try:
         file = h5py.File(data_path, "r")
     except OSError as error:
-        raise DatasetError(f"{data_path}: not a readable HDF5 file ({error})") from None
+        raise DatasetError(f"{data_path}: not a readable HDF5 file ({_reason(error)})") from None
     try:
-        missing = [name for name in ids if name not in file]
-        if missing:
-            raise DatasetError(f"{data_path}: {len(missing)} groups listed in id.txt are missing, e.g. {missing[0]!r}")
-        if "data_info" not in file:
-            raise DatasetError(f"{data_path}: missing the data_info group")
-        check_group(file, ids[0])
-        info = {key: _scalar(file["data_info"][key][()]) for key in file["data_info"]}
+        try:
+            missing = [name for name in ids if name not in file]
+            if missing:
+                raise DatasetError(f"{data_path}: {len(missing)} groups listed in id.txt are missing, e.g. "
+                                   f"{missing[0]!r}")  # fmt: skip
+            if "data_info" not in file:
+                raise DatasetError(f"{data_path}: missing the data_info group")
+            check_group(file, ids[0])
+            info = {key: _scalar(file["data_info"][key][()]) for key in file["data_info"]}
+        except (OSError, RuntimeError, KeyError, ValueError) as error:
+            if isinstance(error, DatasetError):
+                raise
+            raise DatasetError(f"{data_path}: corrupt HDF5 file ({_reason(error)})") from None
         yield OpenDataset(file, ids, info)
     finally:
         file.close()
+
+
+def _reason(error: Exception) -> str:
+    """The first line of an h5py / OS error, without HDF5's long error stack."""
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__
+
+
+def read_group(file, name: str, fields=FIELDS, index: dict | None = None) -> dict[str, np.ndarray]:
+    """The arrays `fields` of group `name` (`index` may give a field a part to read, e.g. `{"s_h": (slice(None),
+    0)}`), checked (`check_group`); a missing or unreadable group or field is a `DatasetError` naming the
+    file, the group and the problem."""
+    index = index or {}
+    try:
+        check_group(file, name)
+        group = file[name]
+        return {field: group[field][index.get(field, ())] for field in fields}
+    except DatasetError as error:
+        raise DatasetError(f"{file.filename}: {error}") from None
+    except (OSError, RuntimeError, KeyError, ValueError) as error:
+        raise DatasetError(f"{file.filename}: group {name!r} cannot be read ({_reason(error)})") from None
 
 
 def _scalar(value):
@@ -84,6 +117,8 @@ def _scalar(value):
 
 
 def check_group(file, name: str) -> None:
+    if name not in file:
+        raise DatasetError(f"group {name!r} is missing (listed in id.txt)")
     group = file[name]
     for field, kind in FIELDS.items():
         if field not in group:
@@ -124,16 +159,16 @@ class ProgramDataset(Dataset):
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         name = self.ids[index]
-        group = self._handle()[name]
-        tokens = group["program"][()].astype(np.int64)
+        group = read_group(self._handle(), name, index={"s_h": (slice(None), 0)})
+        tokens = group["program"].astype(np.int64)
         if len(tokens) > self.max_program_length + 1:
             raise DatasetError(f"group {name!r}: program of {len(tokens)} tokens is longer than allowed")
         program = np.full(self.max_program_length + 1, PAD_ID, np.int64)
         program[: len(tokens)] = tokens
-        s_h = group["s_h"][:, 0]  # [D, H, W, 16] initial states only
-        a_len = group["a_h_len"][()].astype(np.int64)
+        s_h = group["s_h"]  # [D, H, W, 16] initial states only
+        a_len = group["a_h_len"].astype(np.int64)
         a_h = np.full((len(a_len), self.actions), NOOP_ACTION, np.int64)
-        stored = group["a_h"][()]
+        stored = group["a_h"]
         for d, n in enumerate(a_len):
             a_h[d, :n] = stored[d, :n]
         a_len = np.maximum(a_len, 1)  # a demonstration without actions: one no-op (as LEAPS)

@@ -24,12 +24,12 @@ Generation, deterministic for a seed:
 (actions, zero-padded), `s_h_len` and `a_h_len` int16 [10]; plus the group `data_info`. `id.txt` lists the
 program groups in order. `s_h` is stored with gzip compression (the one-hot traces compress about 40x);
 readers see plain arrays. Both files are written under temporary names and renamed at the end, so an
-interrupted run leaves nothing that looks complete.
+interrupted or failed run (disk full) leaves nothing that looks complete and the old dataset, if any, intact;
+an existing dataset is replaced only when asked (`overwrite`, `karel dataset --overwrite`).
 """
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from karel.atomic import atomic_path, write_atomic
 from karel.dsl import TOKENS
 from karel.executor import execute_pairs
 from karel.interpreter import Termination
@@ -163,75 +164,149 @@ def generate(config: DatasetConfig, progress: bool = True):
     bar.close()
 
 
-def write_dataset(out: str | Path, config: DatasetConfig, progress: bool = True) -> Path:
-    """Generate and write `data.hdf5` and `id.txt` under `out` (atomically); return the folder."""
+class DatasetExistsError(FileExistsError):
+    """The output folder already holds a dataset and replacing it was not asked for."""
+
+
+def write_dataset(out: str | Path, config: DatasetConfig, progress: bool = True, overwrite: bool = False) -> Path:
+    """Generate and write `data.hdf5` and `id.txt` under `out`; return the folder.
+
+    A folder that already holds either file is refused (`DatasetExistsError`) unless `overwrite`. Both files
+    are written beside their targets and renamed into place once complete (`karel.atomic`), so an
+    interrupted or failed run leaves the old dataset, if any, as it was and no partial file. A write that
+    fails (disk full, for one) stops the generation and raises the `OSError` of the first failed write:
+    HDF5 never sees the failure itself (see `_GuardedFile`), which would crash h5py in its clean-up.
+    """
     import h5py
 
     out = Path(out)
+    existing = [name for name in ("data.hdf5", "id.txt") if (out / name).exists()]
+    if existing and not overwrite:
+        raise DatasetExistsError(f"{out} already holds a dataset ({', '.join(existing)}); pass --overwrite to "
+                                 "replace it or choose another folder")  # fmt: skip
     out.mkdir(parents=True, exist_ok=True)
-    tmp_data, tmp_ids = out / "data.hdf5.tmp", out / "id.txt.tmp"
     ids: list[str] = []
-    try:
-        with h5py.File(tmp_data, "w") as f:
-            for k, (program, demos) in enumerate(generate(config, progress)):
-                a_len = demos["a_h_len"].astype(np.int16)
-                s_len = a_len + 1
-                longest = int(s_len.max())
-                tokens = to_ids(program)
-                name = f"no_{k}_prog_len_{len(tokens)}_max_s_h_len_{longest}"
-                group = f.create_group(name)
-                group.create_dataset("program", data=np.array(tokens, np.int8))
-                s_h = demos["s_h"][:, :longest].astype(bool)
-                s_h[np.arange(longest)[None, :] >= s_len[:, None]] = False  # zero padding in time
-                group.create_dataset("s_h", data=s_h, compression="gzip", compression_opts=4)
-                group.create_dataset("a_h", data=np.where(np.arange(longest - 1) < a_len[:, None],
-                                                          demos["a_h"][:, : longest - 1], 0).astype(np.int8))  # fmt: skip
-                group.create_dataset("s_h_len", data=s_len)
-                group.create_dataset("a_h_len", data=a_len)
-                ids.append(name)
-            info = f.create_group("data_info")
-            n = len(ids)
-            train, val = int(n * 0.7), int(n * 0.15)
-            for key, value in {
-                "max_demo_length": config.max_states,
-                "min_demo_length": config.min_states,
-                "dsl_type": "prob",
-                "max_program_length": config.max_tokens,
-                "min_program_length": 0,
-                "num_program_tokens": len(TOKENS),
-                "num_demo_per_program": config.demos,
-                "num_action_tokens": 5,
-                "num_train": train,
-                "num_val": val,
-                "num_test": n - train - val,
-                "seed": config.seed,
-                "cover_branches": config.cover_branches,
-            }.items():
-                info.create_dataset(key, data=value)
-        tmp_ids.write_text("".join(f"{name}\n" for name in ids))
-        os.replace(tmp_data, out / "data.hdf5")
-        os.replace(tmp_ids, out / "id.txt")
-    finally:
-        tmp_data.unlink(missing_ok=True)
-        tmp_ids.unlink(missing_ok=True)
+    with atomic_path(out / "data.hdf5") as tmp_data, open(tmp_data, "x+b", buffering=0) as raw:
+        guard = _GuardedFile(raw)
+        try:
+            with h5py.File(guard, "w") as f:
+                for k, (program, demos) in enumerate(generate(config, progress)):
+                    ids.append(_write_program(f, k, program, demos))
+                    if guard.error is not None:
+                        break
+                _write_info(f, config, len(ids))
+        except Exception:
+            if guard.error is None:
+                raise
+        if guard.error is not None:  # (HDF5 may have tripped over the dropped writes: this is the cause)
+            raise OSError(guard.error.errno, guard.error.strerror, str(out / "data.hdf5")) from None
+        write_atomic(out / "id.txt", "".join(f"{name}\n" for name in ids))
     return out
+
+
+def _write_program(f, k: int, program: Program, demos: dict) -> str:
+    """Write program `k` and its demonstrations as one group of `f`; return the group's name."""
+    a_len = demos["a_h_len"].astype(np.int16)
+    s_len = a_len + 1
+    longest = int(s_len.max())
+    tokens = to_ids(program)
+    name = f"no_{k}_prog_len_{len(tokens)}_max_s_h_len_{longest}"
+    group = f.create_group(name)
+    group.create_dataset("program", data=np.array(tokens, np.int8))
+    s_h = demos["s_h"][:, :longest].astype(bool)
+    s_h[np.arange(longest)[None, :] >= s_len[:, None]] = False  # zero padding in time
+    group.create_dataset("s_h", data=s_h, compression="gzip", compression_opts=4)
+    group.create_dataset("a_h", data=np.where(np.arange(longest - 1) < a_len[:, None],
+                                              demos["a_h"][:, : longest - 1], 0).astype(np.int8))  # fmt: skip
+    group.create_dataset("s_h_len", data=s_len)
+    group.create_dataset("a_h_len", data=a_len)
+    return name
+
+
+def _write_info(f, config: DatasetConfig, n: int) -> None:
+    info = f.create_group("data_info")
+    train, val = int(n * 0.7), int(n * 0.15)
+    for key, value in {
+        "max_demo_length": config.max_states,
+        "min_demo_length": config.min_states,
+        "dsl_type": "prob",
+        "max_program_length": config.max_tokens,
+        "min_program_length": 0,
+        "num_program_tokens": len(TOKENS),
+        "num_demo_per_program": config.demos,
+        "num_action_tokens": 5,
+        "num_train": train,
+        "num_val": val,
+        "num_test": n - train - val,
+        "seed": config.seed,
+        "cover_branches": config.cover_branches,
+    }.items():
+        info.create_dataset(key, data=value)
+
+
+class _GuardedFile:
+    """The file object h5py writes the dataset through: the first failed write (an `OSError`, e.g. disk
+    full) is kept in `error` and this and later writes are dropped as if done, so the failure reaches
+    Python as that `OSError` (raised by the writer) instead of an error inside HDF5's own clean-up."""
+
+    def __init__(self, raw):
+        self.raw, self.error = raw, None
+
+    def write(self, data) -> int:
+        if self.error is None:
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[self.raw.write(view) :]
+            except OSError as error:
+                self.error = error
+        return len(data)
+
+    def flush(self) -> None:
+        if self.error is None:
+            try:
+                self.raw.flush()
+            except OSError as error:
+                self.error = error
+
+    def truncate(self, size: int | None = None) -> int:
+        if self.error is None:
+            try:
+                return self.raw.truncate(size)
+            except OSError as error:
+                self.error = error
+        return size or 0
+
+    def readinto(self, buffer) -> int:
+        return self.raw.readinto(buffer)
+
+    def read(self, size: int = -1) -> bytes:
+        return self.raw.read(size)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self.raw.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self.raw.tell()
 
 
 def statistics(data_dir: str | Path) -> dict:
     """Program lengths, construct frequencies, demonstration lengths and duplicates of a dataset."""
-    from leaps.datamodule import open_dataset
+    from leaps.datamodule import DatasetError, open_dataset, read_group
 
     with open_dataset(data_dir) as dataset:
         lengths, demo_states, texts = [], [], []
         constructs = Counter()
         for name in dataset.ids:
-            group = dataset.file[name]
-            tokens = [TOKENS[i] for i in group["program"][()]]
+            group = read_group(dataset.file, name, ("program", "s_h_len"))
+            if not all(0 <= i < len(TOKENS) for i in group["program"]):
+                raise DatasetError(f"{dataset.file.filename}: group {name!r}: program holds ids outside 0..49")
+            tokens = [TOKENS[i] for i in group["program"]]
             lengths.append(len(tokens))
             texts.append(" ".join(tokens))
             for construct in ("WHILE", "REPEAT", "IF", "IFELSE", "not"):
                 constructs[construct] += construct in tokens
-            demo_states += group["s_h_len"][()].tolist()
+            demo_states += group["s_h_len"].tolist()
     n = len(lengths)
     histogram = Counter(lengths)
     return {

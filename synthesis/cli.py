@@ -7,8 +7,10 @@
     synthesis report runs/
 
 Settings come from the defaults, then `--config FILE` (YAML with the same keys, e.g. configs/search/),
-then the command line. Usage errors exit with code 2; an interrupted search exits with 130 and resumes
-when run again with the same settings.
+then the command line. Usage errors (bad settings, a bad checkpoint, an unusable or corrupt run folder)
+print one line and exit with code 2; an endpoint that fails and files that cannot be written (no
+permission, disk full) print one line and exit with 1; an interrupted search exits with 130 and resumes
+when run again with the same settings. See docs/reliability.md.
 """
 
 from __future__ import annotations
@@ -22,8 +24,8 @@ from pathlib import Path
 from jsonargparse import ActionConfigFile, ActionYesNo, ArgumentParser
 
 from karel.language import Language
-from karel.tasks import MINIGRID_TASKS, TASKS, UnknownTaskError, is_minigrid, make
-from leaps.module import CheckpointMismatchError
+from karel.tasks import MAX_INSTANCES, MINIGRID_TASKS, TASKS, UnknownTaskError, is_minigrid, make
+from leaps.module import CheckpointError
 from synthesis.llm.client import LlmError
 from synthesis.run import METHODS, Run, RunFolderError, SearchConfig
 
@@ -280,8 +282,8 @@ def cmd_revise(args) -> int:
         raise UsageError(f"revision experiments run on Karel tasks ({args.task} is a MiniGrid task)")
     if args.method not in REVISION_METHODS:
         raise UsageError(f"unknown revision method {args.method!r}; known: {', '.join(REVISION_METHODS)}")
-    if args.rounds < 0 or args.programs < 1 or args.instances < 1:
-        raise UsageError("rounds must be >= 0, programs and instances positive")
+    if args.rounds < 0 or args.programs < 1 or not 1 <= args.instances <= MAX_INSTANCES:
+        raise UsageError(f"rounds must be >= 0, programs positive and instances in 1 .. {MAX_INSTANCES:,}")
     settings = LlmSettings(args.model, args.temperature, args.top_p, args.completions_per_request,
                            args.max_tokens or None, args.request_timeout, args.max_retries)  # fmt: skip
     result = revise(args.task, args.method, args.out, seed=args.seed, rounds=args.rounds, programs=args.programs,
@@ -298,14 +300,14 @@ def cmd_revise(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from synthesis.report import write_report
+    from synthesis.report import ReportError, write_report
 
     runs_dir = Path(args.runs_dir)
     if not runs_dir.is_dir():
         raise UsageError(f"{runs_dir} is not a folder")
     try:
         path = write_report(runs_dir, Path(args.out) if args.out else None)
-    except FileNotFoundError as error:
+    except (FileNotFoundError, ReportError) as error:
         raise UsageError(str(error)) from None
     print(path)
     return 0
@@ -318,11 +320,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         commands = {"search": cmd_search, "sweep": cmd_sweep, "revise": cmd_revise, "report": cmd_report}
         return commands[command](args[command])
-    except (UsageError, RunFolderError, CheckpointMismatchError) as error:
+    except (UsageError, RunFolderError, CheckpointError) as error:
         print(f"synthesis {command}: error: {error}", file=sys.stderr)
         return 2
     except LlmError as error:
         print(f"synthesis {command}: error: {error}", file=sys.stderr)
+        return 1
+    except OSError as error:  # a file or folder that cannot be read or written (permissions, disk full)
+        where = f": {error.filename}" if error.filename else ""
+        print(f"synthesis {command}: error: {error.strerror or error}{where}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"synthesis {command}: interrupted; run the same command again to resume", file=sys.stderr)

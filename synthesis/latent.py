@@ -46,10 +46,11 @@ PERFECT_CENTRES = 10  # LEAPS stops after this many perfect centre scores in a r
 
 
 def load_decoder(checkpoint: str, device: str = "cpu"):
-    """The program VAE of a LEAPS checkpoint (checked against the model; see `leaps.module`), in eval mode."""
-    from leaps.module import LeapsModule
+    """The program VAE of a LEAPS checkpoint (read and checked by `leaps.module.load_model`: a file that is
+    not such a checkpoint is a one-line `CheckpointError`), in eval mode."""
+    from leaps.module import load_model
 
-    module = LeapsModule.load_from_checkpoint(checkpoint, map_location=device)
+    module = load_model(checkpoint, device)
     module.eval()
     return module.model
 

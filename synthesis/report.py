@@ -18,19 +18,48 @@ from pathlib import Path
 
 import numpy as np
 
-from karel.atomic import write_atomic
+from karel.atomic import atomic_path, write_atomic
 from synthesis.evaluator import SOLVED
+
+RESULT_KEYS = {"task": str, "method": str, "seed": int, "best_return": (int, float), "evaluations": int,
+               "wall_seconds": (int, float)}  # fmt: skip
+
+
+class ReportError(ValueError):
+    """A finished run's files cannot be read; the message names the file (repair or delete it)."""
 
 
 def load_runs(runs_dir: Path) -> list[dict]:
-    """Every finished run under `runs_dir`: its result.json plus the improvement curve of its log."""
+    """Every finished run under `runs_dir`: its result.json plus the improvement curve of its log. A file
+    that is not what a run writes is a `ReportError` naming it: no run is left out of a report silently."""
     runs = []
     for result_path in sorted(runs_dir.rglob("result.json")):
-        result = json.loads(result_path.read_text())
+        result = _read_json(result_path, result_path.read_bytes())
+        wrong = [k for k, kind in RESULT_KEYS.items() if not isinstance(result.get(k), kind)]
+        if wrong:
+            raise ReportError(f"{result_path}: not a run result (missing or wrong {', '.join(wrong)}); repair or "
+                              "delete it")  # fmt: skip
         log = result_path.parent / "log.jsonl"
-        curve = [json.loads(line) for line in log.read_text().splitlines() if line.strip()] if log.exists() else []
-        runs.append({**result, "curve": [(r["evaluations"], r["return"]) for r in curve]})
+        curve = []
+        for number, line in enumerate(log.read_bytes().splitlines() if log.exists() else [], 1):
+            if line.strip():
+                record = _read_json(log, line, number)
+                if not isinstance(record.get("evaluations"), int) or not isinstance(record.get("return"), (int, float)):
+                    raise ReportError(f"{log}:{number}: not a log record (evaluations, return); repair or delete it")
+                curve.append((record["evaluations"], record["return"]))
+        runs.append({**result, "curve": curve})
     return runs
+
+
+def _read_json(path: Path, data: bytes, line: int | None = None) -> dict:
+    where = f"{path}:{line}" if line else str(path)
+    try:
+        value = json.loads(data)
+    except ValueError as error:  # JSONDecodeError and UnicodeDecodeError
+        raise ReportError(f"{where}: not valid JSON ({error}); repair or delete it") from None
+    if not isinstance(value, dict):
+        raise ReportError(f"{where}: not a JSON object; repair or delete it")
+    return value
 
 
 def mean_se(values: list[float]) -> tuple[float, float]:
@@ -124,10 +153,11 @@ def plot_task(task: str, runs: list[dict], path: Path) -> None:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp)
-    plt.close(fig)
-    tmp.replace(path)
+    try:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format="png")
+    finally:
+        plt.close(fig)
 
 
 def write_report(runs_dir: Path, out: Path | None = None) -> Path:

@@ -10,7 +10,9 @@
         tb/              TensorBoard scalars: best return against evaluations
 
 Every file is replaced atomically (written beside, then renamed) or, for `log.jsonl`, appended line by
-line; a line the checkpoint does not cover is dropped on resume. Interrupting a run (Ctrl-C) saves the
+line; a line the checkpoint does not cover (or cut by an interruption) is dropped on resume. A file of
+the folder that cannot be read (config.yaml, checkpoint.json, vae.sha256, result.json) is a
+`RunFolderError` naming it; it is never replaced or deleted without being asked. Interrupting a run (Ctrl-C) saves the
 checkpoint of the last completed step; running the same command again resumes it and ends exactly as an
 uninterrupted run would, except that `unique_evaluations` may count again programs first met before the
 interruption. A folder holding a different config is refused, and so is a cem / cebs folder whose
@@ -31,9 +33,11 @@ import yaml
 from karel.atomic import write_atomic
 from karel.leaps_protocol import leaps_task
 from karel.parser import parse
-from karel.tasks import MINIGRID_TASKS, make
+from karel.tasks import MAX_INSTANCES, MINIGRID_TASKS, make
 from synthesis.evaluator import Evaluation, Evaluator
+from synthesis.latent import LEAPS_INITS, REDUCTIONS
 from synthesis.protocol import PROTOCOLS, LeapsEvaluator, heldout
+from synthesis.schedule import INTERPOLATIONS, RATIOS, SCHEDULERS
 from synthesis.search import HillClimbing, RandomSearch, ScheduledHillClimbing, Search
 
 METHODS = ("hc", "shc", "random", "llm-gs", "cem", "cebs")
@@ -87,6 +91,12 @@ class SearchConfig:
             self.budget = MINIGRID_BUDGET if minigrid else KAREL_BUDGET
         if self.protocol not in PROTOCOLS:
             raise ValueError(f"unknown protocol {self.protocol!r}; known: {', '.join(PROTOCOLS)}")
+        for name, known in (("ratio", RATIOS), ("scheduler", SCHEDULERS), ("interpolation", INTERPOLATIONS),
+                            ("init", LEAPS_INITS), ("reduction", REDUCTIONS)):  # fmt: skip
+            if getattr(self, name) not in known:
+                raise ValueError(f"unknown --{name} {getattr(self, name)!r}; known: {', '.join(known)}")
+        if not 1 <= self.instances <= MAX_INSTANCES:
+            raise ValueError(f"--instances must be in 1 .. {MAX_INSTANCES:,}, got {self.instances:,}")
         if minigrid and self.method in ("cem", "cebs"):
             raise ValueError(f"{self.method} searches the latent space of a Karel program VAE; {self.task} is a "
                              "MiniGrid task (use hc, shc, random or llm-gs)")  # fmt: skip
@@ -97,7 +107,7 @@ class SearchConfig:
 
 
 class RunFolderError(RuntimeError):
-    """The run folder cannot be used (another config lives there)."""
+    """The run folder cannot be used (another config lives there, in use, or a file in it is corrupt)."""
 
 
 def run_dir(out: str | Path, config: SearchConfig) -> Path:
@@ -160,7 +170,22 @@ class Run:
         return (self.dir / "result.json").exists()
 
     def result(self) -> dict:
-        return json.loads((self.dir / "result.json").read_text())
+        result = self._read("result.json", json.loads)
+        if not isinstance(result, dict) or "best_return" not in result:
+            raise self._corrupt("result.json", "not a run result")
+        return result
+
+    def _read(self, name: str, parse):
+        """`parse` of the text of the folder's file `name`; a file that cannot be read or parsed is a
+        `RunFolderError` naming it (the file is left as it is: nothing is deleted without being asked)."""
+        try:
+            return parse((self.dir / name).read_text())
+        except (UnicodeDecodeError, ValueError, yaml.YAMLError) as error:
+            raise self._corrupt(name, f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}")
+
+    def _corrupt(self, name: str, reason: str) -> RunFolderError:
+        return RunFolderError(f"{self.dir / name} is corrupt ({reason}); repair it, or delete the run folder "
+                              f"{self.dir} to start the run again")  # fmt: skip
 
     def execute(self) -> dict:
         self._check_config()
@@ -220,9 +245,12 @@ class Run:
         if not checkpoint.exists():
             (self.dir / "log.jsonl").unlink(missing_ok=True)
             return False
-        state = json.loads(checkpoint.read_text())
-        self.search.load_state_dict(state["search"])
-        self.wall_offset = state["wall_seconds"]
+        state = self._read("checkpoint.json", json.loads)
+        try:
+            self.search.load_state_dict(state["search"])
+            self.wall_offset = float(state["wall_seconds"])
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as error:
+            raise self._corrupt("checkpoint.json", f"not this search's state: {type(error).__name__} {error}") from None
         self._truncate_log(self.evaluator.evaluations)
         return True
 
@@ -244,7 +272,8 @@ class Run:
         client = ChatClient(settings, c.llm_cache or llm_dir / "cache", llm_dir / "requests.jsonl")
         programs = llm_programs(self.task, client, c.seed, c.llm_programs, c.llm_rounds, llm_dir / "candidates.jsonl")
         readings = [json.loads(line) for line in (llm_dir / "candidates.jsonl").read_text().splitlines()]
-        summary = {"settings": client.describe(), "requests_sent": client.requests, "completions": len(readings),
+        summary = {"settings": client.describe(), "requests_sent": client.requests,
+                   "failed_requests": client.failed_requests, "completions": len(readings),
                    "accepted": sum(r["program"] is not None for r in readings),
                    "rejected": sum(r["program"] is None for r in readings),
                    "paths": {p: sum(r["path"] == p for r in readings) for p in ("python", "dsl")},
@@ -254,11 +283,11 @@ class Run:
 
     def _check_config(self) -> None:
         path = self.dir / "config.yaml"
-        if path.exists() and yaml.safe_load(path.read_text()) != asdict(self.config):
+        if path.exists() and self._read("config.yaml", yaml.safe_load) != asdict(self.config):
             raise RunFolderError(f"{self.dir} holds a run with another config; choose another --out or delete "
                                  "the folder")  # fmt: skip
         digest = self.dir / "vae.sha256"
-        if self.vae_digest and digest.exists() and digest.read_text().strip() != self.vae_digest:
+        if self.vae_digest and digest.exists() and self._read("vae.sha256", str.strip) != self.vae_digest:
             raise RunFolderError(f"{self.dir} holds a run that searched other weights under {self.config.checkpoint} "
                                  "(the file's SHA-256 differs); choose another --out or delete the folder")  # fmt: skip
 
@@ -268,12 +297,14 @@ class Run:
         if not path.exists():
             return
         kept = []
-        for line in path.read_text().splitlines():
+        for raw in path.read_bytes().splitlines():
             try:
+                line = raw.decode()
                 record = json.loads(line)
-            except json.JSONDecodeError:
-                continue  # a line cut by the interruption
-            if record["evaluations"] <= evaluations:
+            except ValueError:  # UnicodeDecodeError, JSONDecodeError: a line cut by the interruption
+                continue
+            if isinstance(record, dict) and isinstance(record.get("evaluations"), int) and \
+                    record["evaluations"] <= evaluations:  # fmt: skip
                 kept.append(line + "\n")
         write_atomic(path, "".join(kept))
 

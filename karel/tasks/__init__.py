@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from karel.minigrid.tasks import TASKS as MINIGRID_TASKS
 from karel.minigrid.tasks import MiniGridTask
-from karel.tasks.base import CRASH_PENALTY, Instance, Rules, Task
+from karel.tasks.base import CRASH_PENALTY, MAX_INSTANCES, Instance, Rules, Task
 from karel.tasks.clean_house import CleanHouse
 from karel.tasks.door_key import DoorKey
 from karel.tasks.four_corners import FourCorners
@@ -59,6 +59,7 @@ def is_minigrid(task: object) -> bool:
 
 __all__ = [
     "CRASH_PENALTY",
+    "MAX_INSTANCES",
     "MINIGRID_TASKS",
     "TASKS",
     "Instance",

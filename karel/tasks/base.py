@@ -21,6 +21,7 @@ import torch
 from karel.language import KAREL, Language
 from karel.world import World, Worlds
 
+MAX_INSTANCES = 1_000_000  # most task instances one evaluation may use (`karel eval`, `synthesis search`)
 CRASH_PENALTY = -1.0  # replaces the step reward when a task rule is violated (LLM-GS `BaseTask`)
 
 

@@ -6,6 +6,15 @@ Retries with exponential backoff on 429, 5xx, timeouts and dropped connections a
 (`max_retries`). Servers that ignore or refuse `n > 1` (several local servers) are detected and asked
 for one completion per request instead.
 
+Every answer is checked (`_completions`): a 200 whose body is not JSON (an HTML page from a proxy, a body
+cut short), is not a chat completion or has no choices (`"choices": []`) counts as a failed request
+(`failed_requests`) and is asked again, at most `max_retries` times with backoff, before an `LlmError`
+says what came back; so a broken server costs at most `max_retries + 1` requests per completion asked,
+never an endless loop. A cache entry that cannot be read is an `LlmError` naming the file (it is not
+replaced: delete it to ask the endpoint again). Credentials never reach a file: the key is never written,
+and `describe()` (written to `llm/summary.json`) gives `OPENAI_BASE_URL` without user and password and
+with secret-looking query values (key, token, secret, password, signature) replaced by `***`.
+
 Record and replay: every request (model, messages, sampling settings; never the key or headers) and its
 completions are written to the cache folder, keyed by a hash of the request and its occurrence number (the
 k-th identical request of a run is a separate entry). A request found there is answered from it without
@@ -17,9 +26,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
+import time
 from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from karel.atomic import write_atomic
 
@@ -36,7 +48,31 @@ class LlmSettings:
 
 
 class LlmError(RuntimeError):
-    """The endpoint could not be used (no key, no cache entry offline, repeated failures)."""
+    """The endpoint could not be used (no key, no cache entry offline, repeated failures, malformed
+    answers, an unreadable cache entry)."""
+
+
+class MalformedAnswerError(LlmError):
+    """A 200 answer that is not a usable chat completion (not JSON, no choices)."""
+
+
+MALFORMED_BACKOFF = 0.5  # seconds before the first re-ask after a malformed answer, doubled each time
+_SECRET_QUERY = re.compile(r"key|token|secret|password|passwd|sig", re.IGNORECASE)
+
+
+def redact_url(url: str | None) -> str | None:
+    """`url` without user and password, secret-looking query values replaced by `***`."""
+    if not url:
+        return url
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError:
+        return "<unparsable URL, not shown>"
+    netloc = (f"[{host}]" if ":" in host else host) + (f":{port}" if port else "")
+    query = urlencode([(k, "***" if _SECRET_QUERY.search(k) else v) for k, v in parse_qsl(parts.query, True)], safe="*")
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
 class ChatClient:
@@ -49,7 +85,8 @@ class ChatClient:
         self.log_path = Path(log_path) if log_path else None
         self.seen: Counter[str] = Counter()
         self.supports_n = True
-        self.requests = 0  # requests sent to the endpoint (cache hits excluded)
+        self.requests = 0  # requests answered by the endpoint (cache hits excluded), malformed answers included
+        self.failed_requests = 0  # answers that were not usable chat completions
         self._client = None
 
     def complete(self, system: str, user: str, n: int) -> list[str]:
@@ -74,7 +111,7 @@ class ChatClient:
         entry = f"{digest}-{self.seen[digest]}.json"
         cached = self.cache_dir / entry if self.cache_dir else None
         if cached is not None and cached.exists():
-            texts = json.loads(cached.read_text())["completions"]
+            texts = _read_cache_entry(cached)
             self._log(body, texts, source="cache")
             return texts
         texts = self._call(body)
@@ -85,6 +122,19 @@ class ChatClient:
         return texts
 
     def _call(self, body: dict) -> list[str]:
+        """The completions of one request; a malformed answer is asked again, at most `max_retries` times."""
+        for attempt in range(self.settings.max_retries + 1):
+            try:
+                return self._call_once(body)
+            except MalformedAnswerError as error:
+                self.failed_requests += 1
+                if attempt == self.settings.max_retries:
+                    raise MalformedAnswerError(f"the endpoint's answer was not a usable chat completion "
+                                               f"{attempt + 1} times in a row: {error}") from None  # fmt: skip
+                time.sleep(MALFORMED_BACKOFF * 2**attempt)
+        raise AssertionError("unreachable")
+
+    def _call_once(self, body: dict) -> list[str]:
         import openai
 
         client = self._sdk()
@@ -93,12 +143,16 @@ class ChatClient:
         except openai.BadRequestError as error:
             if body["n"] > 1 and "n" in str(error):  # a server that refuses n > 1
                 self.supports_n = False
-                return self._call({**body, "n": 1})
-            raise LlmError(f"the endpoint refused the request: {error}") from None
+                return self._call_once({**body, "n": 1})
+            raise LlmError(f"the endpoint refused the request: {_first_line(error)}") from None
         except (openai.APIError, openai.APIConnectionError) as error:
-            raise LlmError(f"the endpoint failed after {self.settings.max_retries} retries: {error}") from None
+            raise LlmError(f"the endpoint failed after {self.settings.max_retries} retries: "
+                           f"{_first_line(error)}") from None  # fmt: skip
+        except ValueError as error:  # the SDK's JSON decoding of a 200 body
+            self.requests += 1
+            raise MalformedAnswerError(f"the body is not valid JSON ({error})") from None
         self.requests += 1
-        texts = [choice.message.content or "" for choice in response.choices]
+        texts = _completions(response)
         if body["n"] > 1 and len(texts) < body["n"]:
             self.supports_n = False  # a server that ignores n: keep what came, ask one at a time
         return texts
@@ -124,4 +178,44 @@ class ChatClient:
             f.write(json.dumps({"source": source, "request": body, "completions": texts}) + "\n")
 
     def describe(self) -> dict:
-        return {**asdict(self.settings), "base_url": os.environ.get("OPENAI_BASE_URL")}
+        """The settings and the endpoint, safe to write: credentials removed (`redact_url`)."""
+        return {**asdict(self.settings), "base_url": redact_url(os.environ.get("OPENAI_BASE_URL"))}
+
+
+def _completions(response) -> list[str]:
+    """The completion texts of an SDK response; anything but a chat completion with at least one choice
+    holding a message is a `MalformedAnswerError` saying what came instead."""
+    if isinstance(response, (str, bytes)):  # the SDK hands over a body it could not read as JSON
+        text = response if isinstance(response, str) else response.decode("utf-8", "replace")
+        kind = "an HTML page" if text.lstrip()[:15].lower().startswith(("<!doctype", "<html")) else "not JSON"
+        return _malformed(f"the body is {kind}: {' '.join(text.split())[:80]!r}")
+    choices = getattr(response, "choices", None)
+    if not isinstance(choices, list):
+        return _malformed(f"a {type(response).__name__} without a list of choices")
+    if not choices:
+        return _malformed('no completions ("choices": [])')
+    messages = [getattr(choice, "message", None) for choice in choices]
+    if any(message is None for message in messages):
+        return _malformed("a choice without a message")
+    return [message.content or "" for message in messages]
+
+
+def _malformed(reason: str):
+    raise MalformedAnswerError(reason)
+
+
+def _first_line(error: Exception) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
+
+
+def _read_cache_entry(path: Path) -> list[str]:
+    """The recorded completions of a cache entry; an unreadable entry is an `LlmError` naming it."""
+    try:
+        texts = json.loads(path.read_text())["completions"]
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as error:
+        raise LlmError(f"cache entry {path} cannot be read ({type(error).__name__}: {_first_line(error)}); "
+                       "delete it to ask the endpoint again") from None  # fmt: skip
+    if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
+        raise LlmError(f"cache entry {path} holds no list of completion texts; delete it to ask the endpoint again")
+    return texts

@@ -26,7 +26,8 @@ import ast
 
 from karel.dsl import MAX_REPEAT
 from karel.language import KAREL, Language
-from karel.program import Act, Cond, Feature, If, IfElse, Not, Program, Repeat, Stmt, While
+from karel.parser import MAX_DEPTH, ProgramSyntaxError, parse
+from karel.program import Act, Cond, Feature, If, IfElse, Not, Program, Repeat, Stmt, While, to_text
 
 
 class ConversionError(ValueError):
@@ -34,11 +35,27 @@ class ConversionError(ValueError):
 
 
 def python_to_program(source: str, language: Language = KAREL) -> Program:
-    """Convert Python-like code of `language` (Karel or MiniGrid) to a program (see the module table)."""
+    """Convert Python-like code of `language` (Karel or MiniGrid) to a program (see the module table).
+
+    Code nested deeper than the DSL parser's limit (`karel.parser.MAX_DEPTH`, counting `elif` chains and
+    `not`), or too deep for Python's own parser, is a `ConversionError`, as any other unconvertible text."""
+    try:
+        program = _convert(source, language)
+    except RecursionError:
+        raise ConversionError(f"nested too deep (at most {MAX_DEPTH} nested structures)") from None
+    try:
+        parse(to_text(program), language)  # the DSL's own limits, nesting depth first
+    except ProgramSyntaxError as error:
+        raise ConversionError(f"not a DSL program: {error}") from None
+    return program
+
+
+def _convert(source: str, language: Language) -> Program:
     try:
         module = ast.parse(source.expandtabs(4))
-    except SyntaxError as error:
-        raise ConversionError(f"not valid Python (line {error.lineno}): {error.msg}") from None
+    except (SyntaxError, MemoryError) as error:  # MemoryError: CPython's parser stack on deep nesting
+        line = getattr(error, "lineno", None)
+        raise ConversionError(f"not valid Python (line {line}): {getattr(error, 'msg', 'too deeply nested')}") from None
     functions = [node for node in module.body if isinstance(node, ast.FunctionDef)]
     run = next((f for f in functions if f.name == "run"), functions[0] if len(functions) == 1 else None)
     if run is not None:

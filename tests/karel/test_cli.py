@@ -59,6 +59,29 @@ def test_bad_input_gives_one_line_error_and_exit_code_2(args, message):
     assert "Traceback" not in err
 
 
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["render", "--task", "TopOff", "--program", STAIRS, "--out", "no/such/folder/x.gif"],
+         "--out no/such/folder/x.gif: no folder no/such/folder (create it first)"),
+        (["render", "--task", "TopOff", "--program", STAIRS, "--instance", str(2**32), "--out", "x.gif"],
+         "argument --instance: must be in 0 .. 2^32 - 1, got 4294967296"),
+        (["eval", "--task", "TopOff", "--program", STAIRS, "--instances", "100000000000"],
+         "at most 1,000,000 instances, numbered below 2^32"),
+        (["eval", "--task", "TopOff", "--program", "DEF run m( " + "IF c( frontIsClear c) i( " * 500 + "move"
+          + " i)" * 500 + " m)"], "bad program: token 503: nested too deep (at most 100 nested"),
+    ],
+)  # fmt: skip
+def test_more_bad_input_one_line_exit_2_in_process(args, message, capsys):
+    try:
+        code = main(args)
+    except SystemExit as exit:  # argparse's own errors
+        code = exit.code
+    err = capsys.readouterr().err
+    last = err.strip().splitlines()[-1]  # argparse prints its usage lines first
+    assert code == 2 and last.startswith("karel ") and message in last and "Traceback" not in err
+
+
 def test_stdin_batch_reports_bad_lines_in_place_and_keeps_going():
     stdin = (STAIRS + "\n" + "DEF run m( move\n" + "\n").encode() + b"\xff\xfe\n" + b"DEF run m( move m)\n"
     done = karel("eval", "--task", "StairClimberSparse", "--program", "-", "--instances", "4", stdin=stdin)
@@ -114,3 +137,46 @@ def test_help_mentions_every_command():
     out = karel("--help").stdout.decode()
     for command in ("tasks", "eval", "render"):
         assert command in out
+
+
+def test_stdin_batch_keeps_going_after_a_program_nested_too_deep(capsys, monkeypatch):
+    import io
+
+    deep = "DEF run m( " + "REPEAT R=1 r( " * 350 + "move " + "r) " * 350 + "m)"
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(f"{STAIRS}\n{deep}\n{STAIRS}\n".encode())))
+    code = main(["eval", "--task", "StairClimberSparse", "--program", "-", "--instances", "2"])
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert code == 1
+    assert [line.get("mean") for line in lines] == [1.0, None, 1.0]
+    assert lines[1]["error"].startswith("bad program: token 303: nested too deep")
+
+
+def test_render_into_an_unwritable_place_is_one_line_exit_1(tmp_path, capsys, monkeypatch):
+    import karel.render
+
+    def refuse(path):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(karel.render, "atomic_path", refuse)  # what a read-only folder answers (even as root)
+    code = main(["render", "--task", "TopOff", "--program", STAIRS, "--out", str(tmp_path / "x.png")])
+    assert code == 1
+    assert capsys.readouterr().err == f"karel render: error: Permission denied: {tmp_path / 'x.png'}\n"
+
+
+def test_dataset_refuses_to_replace_a_dataset_without_overwrite(tmp_path, capsys):
+    out = tmp_path / "ds"
+    assert main(["dataset", "--out", str(out), "--programs", "2", "--no-progress"]) == 0
+    before = (out / "id.txt").read_text()
+    capsys.readouterr()
+    assert main(["dataset", "--out", str(out), "--programs", "3", "--seed", "5", "--no-progress"]) == 2
+    assert (out / "id.txt").read_text() == before
+    assert capsys.readouterr().err == (f"karel dataset: error: {out} already holds a dataset (data.hdf5, id.txt); "
+                                       "pass --overwrite to replace it or choose another folder\n")  # fmt: skip
+    assert main(["dataset", "--out", str(out), "--programs", "3", "--seed", "5", "--no-progress", "--overwrite"]) == 0
+    assert len((out / "id.txt").read_text().split()) == 3
+
+
+def test_dataset_into_a_path_under_a_file_is_one_line_exit_1(tmp_path, capsys):
+    (tmp_path / "f").write_text("")
+    assert main(["dataset", "--out", str(tmp_path / "f" / "ds"), "--programs", "2", "--no-progress"]) == 1
+    assert capsys.readouterr().err == f"karel dataset: error: Not a directory: {tmp_path / 'f' / 'ds'}\n"

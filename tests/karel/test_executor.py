@@ -164,3 +164,13 @@ def test_recorded_states_match_the_reference_worlds():
             ref = run_episode(program, instance.world, task.rules(instance), record_worlds=True)
             for t, world in enumerate(ref.worlds[: steps + 1]):
                 assert states.to_text((p * len(instances) + e) * (steps + 1) + t) == world.to_text(), (p, e, t)
+
+
+def test_nothing_to_run_is_a_clear_value_error():
+    task, move = make("TopOff"), parse("DEF run m( move m)")
+    with pytest.raises(ValueError, match="^execute needs at least one program, got none$"):
+        execute([], task)
+    with pytest.raises(ValueError, match="^execute needs at least one task instance, got none$"):
+        execute([move], task, [])
+    with pytest.raises(ValueError, match="^execute needs at least one initial world, got none$"):
+        execute([move], None, worlds=Worlds.stack([task.instance(0).world])[:0])

@@ -108,3 +108,27 @@ def test_invalid_action_is_rejected():
 def test_module_prefixed_make():
     env = gymnasium.make("karel.gym_env:karel/DoorKey-v0")
     assert env.reset(seed=0)[0].shape == (16, 8, 8)
+
+
+def test_step_after_the_episode_ended_is_refused_until_reset():
+    env = KarelEnv("StairClimberSparse")
+    env.reset(options={"instance": 0})
+    assert [env.step(a)[1:4] for a in (1, 0, 2, 0)][-1] == (1.0, True, False)  # solved: +1, terminated
+    for _ in range(2):  # no second reward, no terminated turning back to False
+        with pytest.raises(RuntimeError, match=r"^the episode has ended \(terminated\); call reset\(\) before step"):
+            env.step(0)
+    env.reset(options={"instance": 0})
+    assert env.step(1)[1:4] == (0.0, False, False)
+    truncated = KarelEnv("Seeder", max_steps=1)
+    truncated.reset(seed=0)
+    assert truncated.step(1)[3] is True
+    with pytest.raises(RuntimeError, match=r"ended \(truncated\)"):
+        truncated.step(1)
+
+
+def test_reset_refuses_instances_outside_the_seed_range():
+    env = KarelEnv("TopOff")
+    for bad in (-1, 2**32):
+        with pytest.raises(ValueError, match=f"must be in 0 .. 2\\^32 - 1, got {bad}"):
+            env.reset(options={"instance": bad})
+    assert env.reset(options={"instance": 2**32 - 1})[1] == {"instance": 2**32 - 1}

@@ -161,3 +161,11 @@ def test_the_input_world_is_not_mutated():
     w = world()
     run("DEF run m( move putMarker m)", w)
     assert w.to_text() == world().to_text()
+
+
+def test_mean_return_of_nothing_is_a_clear_value_error():
+    from karel.interpreter import mean_return
+
+    with pytest.raises(ValueError, match="^mean_return of no returns: an evaluation needs at least one instance$"):
+        mean_return([])
+    assert mean_return([1 / 6] * 6) == sum([1 / 6] * 6) / 6

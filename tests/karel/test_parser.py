@@ -1,10 +1,11 @@
 """Tests for karel/parser.py (valid and malformed programs, token ids) and the size measures of
 karel/program.py."""
 
+import numpy as np
 import pytest
 
 from karel.dsl import PAD_ID, TOKEN_ID, Action, Perception
-from karel.parser import ProgramSyntaxError, parse, parse_ids
+from karel.parser import MAX_DEPTH, ProgramSyntaxError, parse, parse_ids
 from karel.program import (
     Act,
     Feature,
@@ -20,6 +21,7 @@ from karel.program import (
     to_text,
     within_search_limits,
 )
+from karel.sampler import sample_leaps_program
 
 MOVE, TURN_LEFT = Act(Action.move), Act(Action.turnLeft)
 FRONT = Feature(Perception.frontIsClear)
@@ -184,3 +186,122 @@ def test_search_limits_boundaries():
     assert within_search_limits(parse(f"DEF run m( {nest(3)} m)"))
     assert nesting_depth(parse(f"DEF run m( {nest(4)} m)")) == 4
     assert not within_search_limits(parse(f"DEF run m( {nest(4)} m)"))
+
+
+# Fuzzing: random and adversarial token streams either parse (and then print back to the same text and
+# parse to the same program) or raise ProgramSyntaxError; nothing else escapes, whatever the input.
+
+NESTERS = {
+    "REPEAT": ("REPEAT R=3 r( ", "r) "),
+    "WHILE": ("WHILE c( frontIsClear c) w( ", "w) "),
+    "IF": ("IF c( markersPresent c) i( ", "i) "),
+    "IFELSE": ("IFELSE c( frontIsClear c) i( move i) ELSE e( ", "e) "),
+}
+
+
+def check_parse_or_error(text: str) -> str:
+    """'ok' after a verified round trip, 'error' after a ProgramSyntaxError; anything else fails the test."""
+    try:
+        program = parse(text)
+    except ProgramSyntaxError as error:
+        assert str(error).startswith(f"token {error.position}: ")
+        assert 0 <= error.position <= len(text.split())
+        return "error"
+    printed = to_text(program)
+    assert printed == " ".join(text.split())
+    assert parse(printed) == program
+    assert parse_ids([TOKEN_ID[token] for token in printed.split()]) == program
+    return "ok"
+
+
+def nested(kind: str, depth: int) -> str:
+    opening, closing = NESTERS[kind]
+    return "DEF run m( " + opening * depth + "move " + closing * depth + "m)"
+
+
+@pytest.mark.parametrize("kind", NESTERS)
+def test_nesting_up_to_the_limit_round_trips_and_beyond_is_a_clear_error(kind):
+    assert check_parse_or_error(nested(kind, MAX_DEPTH)) == "ok"
+    for depth in (MAX_DEPTH + 1, 350, 500, 100_000):
+        with pytest.raises(ProgramSyntaxError, match="nested too deep") as caught:
+            parse(nested(kind, depth))
+        opening = len(NESTERS[kind][0].split())
+        assert caught.value.position == 3 + opening * MAX_DEPTH  # the token that opens level 101
+
+
+def test_nested_not_counts_toward_the_limit():
+    def nots(depth):
+        return "DEF run m( IF c( " + "not c( " * depth + "frontIsClear " + "c) " * depth + "c) i( move i) m)"
+
+    assert check_parse_or_error(nots(MAX_DEPTH - 1)) == "ok"  # the IF is one level
+    with pytest.raises(ProgramSyntaxError, match="token 203: nested too deep"):
+        parse(nots(MAX_DEPTH))
+
+
+def test_printer_is_iterative_on_any_depth():
+    node = MOVE
+    for _ in range(20_000):
+        node = Repeat(1, (node,))
+    tokens = Program((node,)).tokens()
+    assert len(tokens) == 4 + 20_000 * 4 + 1
+    assert tokens[:7] == ["DEF", "run", "m(", "REPEAT", "R=1", "r(", "REPEAT"]
+
+
+def test_long_programs_round_trip():
+    body = " ".join(["move", "IF c( frontIsClear c) i( turnLeft i)"] * 5_000)
+    assert check_parse_or_error(f"DEF run m( {body} m)") == "ok"
+
+
+def test_fuzz_random_token_streams():
+    rng = np.random.default_rng(24)
+    vocabulary = [*TOKEN_ID, "R=20", "R=-1", "moveX", "DEF(", "", "\x00", "é", "c((", "🙂"]
+    outcomes = {"ok": 0, "error": 0}
+    for _ in range(3_000):
+        length = int(rng.integers(0, 60))
+        tokens = [vocabulary[i] for i in rng.integers(0, len(vocabulary), length)]
+        if rng.random() < 0.5:
+            tokens = ["DEF", "run", "m(", *tokens, "m)"]
+        outcomes[check_parse_or_error(" ".join(tokens))] += 1
+    assert outcomes["error"] > 2_500  # random streams are nearly always malformed ...
+
+
+def test_fuzz_mutated_valid_programs():
+    """Valid programs with one token dropped, duplicated, swapped or replaced: mostly near misses."""
+    rng = np.random.default_rng(7)
+    vocabulary = list(TOKEN_ID)
+    outcomes = {"ok": 0, "error": 0}
+    for _ in range(1_500):
+        tokens = to_text(sample_leaps_program(rng)).split()
+        assert check_parse_or_error(" ".join(tokens)) == "ok"
+        i = int(rng.integers(0, len(tokens)))
+        edit = int(rng.integers(0, 4))
+        if edit == 0:
+            del tokens[i]
+        elif edit == 1:
+            tokens.insert(i, tokens[i])
+        elif edit == 2:
+            j = int(rng.integers(0, len(tokens)))
+            tokens[i], tokens[j] = tokens[j], tokens[i]
+        else:
+            tokens[i] = vocabulary[int(rng.integers(0, len(vocabulary)))]
+        outcomes[check_parse_or_error(" ".join(tokens))] += 1
+    assert outcomes["ok"] > 0 and outcomes["error"] > 0
+
+
+def test_fuzz_binary_input():
+    rng = np.random.default_rng(3)
+    for _ in range(500):
+        data = rng.integers(0, 256, int(rng.integers(0, 400)), dtype=np.uint8).tobytes()
+        assert check_parse_or_error(data.decode("latin-1")) == "error"
+        assert check_parse_or_error(data.decode("utf-8", errors="replace")) == "error"
+
+
+def test_fuzz_token_ids():
+    rng = np.random.default_rng(5)
+    for _ in range(2_000):
+        ids_ = rng.integers(-3, 60, int(rng.integers(0, 50))).tolist()
+        try:
+            program = parse_ids(ids_)
+        except ProgramSyntaxError:
+            continue
+        assert parse(to_text(program)) == program

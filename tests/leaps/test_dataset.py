@@ -13,7 +13,7 @@ from karel.interpreter import Termination, run_episode
 from karel.parser import parse_ids
 from karel.world import Worlds
 from leaps.datamodule import DatasetError, ProgramDataModule, open_dataset
-from leaps.dataset import MAX_CALLS, DatasetConfig, statistics, write_dataset
+from leaps.dataset import MAX_CALLS, DatasetConfig, DatasetExistsError, statistics, write_dataset
 
 
 @pytest.fixture(scope="module")
@@ -156,3 +156,78 @@ def test_foreign_or_corrupt_folders_get_clear_errors(dataset, tmp_path):
     (broken / "data.hdf5").write_bytes(b"not hdf5")
     with pytest.raises(DatasetError, match="not a readable HDF5 file"), open_dataset(broken):
         pass
+
+
+def copy_dataset(source, target):
+    import shutil
+
+    shutil.copytree(source, target)
+    return target
+
+
+def test_a_later_group_missing_a_field_is_a_dataset_error(dataset, tmp_path):
+    broken = copy_dataset(dataset, tmp_path / "broken")
+    last = (broken / "id.txt").read_text().split()[-1]
+    with h5py.File(broken / "data.hdf5", "a") as f:
+        del f[last]["s_h_len"]
+    with pytest.raises(DatasetError, match=f"group '{last}': missing 's_h_len'"):
+        statistics(broken)
+    module = ProgramDataModule(str(broken), batch_size=512)
+    module.setup("fit")  # only the first group is checked up front ...
+    part = next(k for k, v in module.datasets.items() if last in v.ids)
+    with pytest.raises(DatasetError, match=f"data.hdf5: group '{last}': missing 's_h_len'"):
+        module.datasets[part][module.datasets[part].ids.index(last)]  # ... every group when it is read
+
+
+def test_corrupted_bytes_are_a_dataset_error(dataset, tmp_path):
+    broken = copy_dataset(dataset, tmp_path / "broken")
+    data = bytearray((broken / "data.hdf5").read_bytes())
+    start, stop = len(data) // 5, len(data) * 4 // 5
+    data[start:stop] = np.random.default_rng(0).integers(0, 256, stop - start, dtype=np.uint8).tobytes()
+    (broken / "data.hdf5").write_bytes(bytes(data))
+    with pytest.raises(DatasetError, match=r"data\.hdf5: (corrupt HDF5 file|group '.*' cannot be read)"):
+        statistics(broken)
+    (broken / "id.txt").write_bytes(b"\xff\xfe\x00")
+    with pytest.raises(DatasetError, match="id.txt: not a readable list of group names"):
+        statistics(broken)
+
+
+def test_an_existing_dataset_is_replaced_only_when_asked(tmp_path):
+    out = write_dataset(tmp_path / "d", DatasetConfig(programs=3, seed=1, batch=64), progress=False)
+    before = (out / "id.txt").read_text()
+    with pytest.raises(DatasetExistsError, match="already holds a dataset .*--overwrite"):
+        write_dataset(out, DatasetConfig(programs=4, seed=2, batch=64), progress=False)
+    assert (out / "id.txt").read_text() == before
+    write_dataset(out, DatasetConfig(programs=4, seed=2, batch=64), progress=False, overwrite=True)
+    assert len((out / "id.txt").read_text().split()) == 4 and sorted(p.name for p in out.iterdir()) == [
+        "data.hdf5", "id.txt"]  # fmt: skip
+
+
+def test_disk_full_raises_one_os_error_and_keeps_the_old_dataset(tmp_path, monkeypatch):
+    import errno
+
+    import leaps.dataset as module
+
+    out = write_dataset(tmp_path / "d", DatasetConfig(programs=3, seed=1, batch=64), progress=False)
+    old = {name: (out / name).read_bytes() for name in ("data.hdf5", "id.txt")}
+
+    class FullDisk:  # the raw file of the temporary data.hdf5, on a disk with 20 kB free
+        def __init__(self, raw):
+            self.raw, self.free = raw, 20_000
+
+        def write(self, data):
+            if len(data) > self.free:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            self.free -= len(data)
+            return self.raw.write(data)
+
+        def __getattr__(self, name):
+            return getattr(self.raw, name)
+
+    original = module._GuardedFile.__init__
+    monkeypatch.setattr(module._GuardedFile, "__init__", lambda self, raw: original(self, FullDisk(raw)))
+    with pytest.raises(OSError, match="No space left on device") as caught:
+        write_dataset(out, DatasetConfig(programs=40, seed=2, batch=64), progress=False, overwrite=True)
+    assert caught.value.errno == errno.ENOSPC and caught.value.filename == str(out / "data.hdf5")
+    assert {name: (out / name).read_bytes() for name in ("data.hdf5", "id.txt")} == old  # untouched
+    assert sorted(p.name for p in out.iterdir()) == ["data.hdf5", "id.txt"]  # no temporary file left

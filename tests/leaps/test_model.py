@@ -14,7 +14,7 @@ from leaps.datamodule import ProgramDataModule
 from leaps.dataset import DatasetConfig
 from leaps.grammar import Grammar
 from leaps.model import reconstruction_accuracy
-from leaps.module import CheckpointMismatchError, LeapsModule, prefix_reward
+from leaps.module import CheckpointError, CheckpointMismatchError, LeapsModule, prefix_reward, read_checkpoint
 
 VARIANTS = {
     "leaps": {"condition": True, "observations": "environment", "condition_loss_coef": 1.0, "behaviour": True},
@@ -249,3 +249,122 @@ def test_leaps_test_command_reports_the_shipped_checkpoint_metrics(tiny_data, tm
     out = capsys.readouterr().out
     assert "test/decoder_greedy_program_accuracy" in out and "test/condition_greedy_action_accuracy" in out
     assert not (tmp_path / "config.yaml").exists()  # configs are saved beside training runs only
+
+
+ROOT = __import__("pathlib").Path(__file__).parents[2]
+SHIPPED = ROOT / "weights" / "leaps.ckpt"
+
+
+def corrupt_checkpoint(kind: str, folder) -> tuple[str, str]:
+    """A bad checkpoint file of one kind and the start of the one-line error it must give."""
+    path = folder / f"{kind}.ckpt"
+    if kind == "random_bytes":
+        path.write_bytes(np.random.default_rng(0).integers(0, 256, 4096, dtype=np.uint8).tobytes())
+        return str(path), f"checkpoint {path} is not a readable PyTorch checkpoint: corrupt, truncated or another"
+    if kind == "truncated":
+        path.write_bytes(SHIPPED.read_bytes()[:100_000])
+        return str(path), f"checkpoint {path} is not a readable PyTorch checkpoint: corrupt, truncated or another"
+    if kind == "empty":
+        path.write_bytes(b"")
+        return str(path), f"checkpoint {path} is an empty file"
+    if kind == "foreign_dict":
+        torch.save({"weights": torch.zeros(2)}, path)
+        return str(path), f"checkpoint {path} is not a PyTorch Lightning checkpoint (it holds no state_dict)"
+    if kind == "folder":
+        path.mkdir()
+        return str(path), f"checkpoint {path} is a folder; give the .ckpt file (e.g. {path}/last.ckpt)"
+    raise ValueError(kind)
+
+
+CORRUPT = ("random_bytes", "truncated", "empty", "foreign_dict", "folder")
+
+
+@pytest.mark.parametrize("kind", CORRUPT)
+def test_read_checkpoint_gives_one_line_for_every_bad_file(kind, tmp_path):
+    path, message = corrupt_checkpoint(kind, tmp_path)
+    with pytest.raises(CheckpointError) as caught:
+        read_checkpoint(path)
+    assert str(caught.value).startswith(message) and "\n" not in str(caught.value)
+    assert "weights_only" not in str(caught.value)
+
+
+def test_read_checkpoint_accepts_the_shipped_weights_and_refuses_them_for_resuming():
+    checkpoint = read_checkpoint(SHIPPED)
+    assert checkpoint["hyper_parameters"]["hidden"] == 256 and "model.mu.weight" in checkpoint["state_dict"]
+    with pytest.raises(CheckpointError, match="holds model weights only .*: it cannot resume training"):
+        read_checkpoint(SHIPPED, resume=True)
+
+
+def leaps_cli(*args: str) -> int:
+    from leaps.cli import main
+
+    return main([*args, "--trainer.logger", "false", "--trainer.enable_progress_bar", "false"])
+
+
+@pytest.mark.parametrize("command", ["fit", "test"])
+@pytest.mark.parametrize("kind", CORRUPT)
+def test_leaps_commands_answer_a_bad_checkpoint_with_one_line(command, kind, tiny_data, tmp_path, capsys):
+    path, message = corrupt_checkpoint(kind, tmp_path)
+    assert leaps_cli(command, "--ckpt_path", path, "--data.data_dir", str(tiny_data)) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"leaps: error: {message}") and err.count("\n") == 1
+
+
+def test_leaps_fit_refuses_to_resume_from_weights_only(tiny_data, capsys):
+    assert leaps_cli("fit", "--ckpt_path", str(SHIPPED), "--data.data_dir", str(tiny_data)) == 2
+    assert capsys.readouterr().err == (f"leaps: error: checkpoint {SHIPPED} holds model weights only (no "
+                                       "optimizer_states, loops): it cannot resume training; use it with `leaps "
+                                       "test` or `validate`, or start a new run\n")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "settings, listed",
+    [
+        (["--config", str(ROOT / "configs/leaps/leapsp.yaml")],
+         ("behaviour (given False, checkpoint True), condition_loss_coef (given 0.0, checkpoint 1.0), observations "
+          "(given 'initial_state', checkpoint 'environment')")),
+        (["--config", str(ROOT / "configs/leaps/leaps.yaml"), "--model.hidden", "128"],
+         "hidden (given 128, checkpoint 256)"),
+        (["--model.lr", "0.001", "--model.seed", "7"], "seed (given 7, checkpoint 123)"),  # lr is the same
+    ],
+)  # fmt: skip
+def test_leaps_test_refuses_model_settings_that_differ_from_the_checkpoint(settings, listed, tiny_data, capsys):
+    assert leaps_cli("test", *settings, "--ckpt_path", str(SHIPPED), "--data.data_dir", str(tiny_data)) == 2
+    assert capsys.readouterr().err == (f"leaps: error: the model settings differ from the hyper-parameters of "
+                                       f"{SHIPPED}: {listed}; drop them (the checkpoint's apply) or use a checkpoint "
+                                       "trained with them\n")  # fmt: skip
+
+
+def test_leaps_reports_a_dataset_error_of_a_worker_in_one_line():
+    from leaps.cli import _last_line
+    from leaps.datamodule import DatasetError
+
+    wrapped = DatasetError("Caught DatasetError in DataLoader worker process 0.\nOriginal Traceback (most recent "
+                           "call last):\n  File \"x.py\", line 1\nleaps.datamodule.DatasetError: group 'g': missing "
+                           "'s_h'\n")  # fmt: skip
+    assert _last_line(wrapped) == "group 'g': missing 's_h'"
+    assert _last_line(DatasetError("d: no such folder")) == "d: no such folder"
+
+
+def test_leaps_test_on_a_missing_dataset_is_one_line(tmp_path, capsys):
+    assert leaps_cli("test", "--ckpt_path", str(SHIPPED), "--data.data_dir", str(tmp_path / "none")) == 2
+    assert capsys.readouterr().err == f"leaps: error: {tmp_path / 'none'}: no such folder\n"
+
+
+def test_leaps_fit_resumes_from_a_training_checkpoint_and_refuses_other_settings(tiny_data, tmp_path, capsys):
+    common = ["--config", str(ROOT / "configs/leaps/leapsp.yaml"), "--data.data_dir", str(tiny_data),
+              "--data.batch_size", "8", "--data.num_workers", "0", "--model.hidden", "32",
+              "--trainer.limit_val_batches", "1", "--trainer.enable_progress_bar", "false",
+              "--trainer.default_root_dir", str(tmp_path), "--trainer.callbacks+=ModelCheckpoint",
+              "--trainer.callbacks.dirpath", str(tmp_path / "ckpt"), "--trainer.callbacks.save_last", "true"]  # fmt: skip
+    from leaps.cli import main
+
+    assert main(["fit", *common, "--trainer.max_steps", "1", "--trainer.logger", "false"]) == 0
+    last = tmp_path / "ckpt" / "last.ckpt"
+    assert read_checkpoint(last, resume=True)["global_step"] == 1  # a training checkpoint passes the check
+    assert main(["fit", *common, "--trainer.max_steps", "2", "--trainer.logger", "false", "--ckpt_path",
+                 str(last)]) == 0  # fmt: skip
+    assert torch.load(last, weights_only=True)["global_step"] == 2
+    capsys.readouterr()
+    assert main(["fit", *common, "--model.hidden", "64", "--trainer.logger", "false", "--ckpt_path", str(last)]) == 2
+    assert "hidden (given 64, checkpoint 32)" in capsys.readouterr().err

@@ -2,8 +2,10 @@
 
 It answers POST /v1/chat/completions from a script of behaviours, one per request (the last repeats):
 "ok" (n choices from `answers`, cycling), "429" (rate limited, retry after 10 ms), "500", "slow" (waits
-`slow_seconds` before answering), "no_n" (400 when n > 1), "one" (one choice whatever n). Requests
-(bodies and headers) are kept in `requests`.
+`slow_seconds` before answering), "no_n" (400 when n > 1), "one" (one choice whatever n), and broken 200
+answers: "empty" (`"choices": []`), "bad_json" (a JSON body cut short), "html" (an HTML page, as a proxy's
+login or error page), "no_content" (a choice whose message has no content). Requests (bodies and headers)
+are kept in `requests`.
 """
 
 from __future__ import annotations
@@ -35,28 +37,36 @@ class ChatServer:
                                       {"retry-after-ms": "10"})  # fmt: skip
                 if behaviour == "500":
                     return self.reply(500, {"error": {"message": "boom", "type": "server_error"}})
+                if behaviour in ("bad_json", "html"):
+                    text = (
+                        '{"id": "chatcmpl-test", "choices": [{"ind'
+                        if behaviour == "bad_json"
+                        else "<!DOCTYPE html><html><body><h1>Sign in</h1></body></html>"
+                    )
+                    return self.reply(200, None, raw=text.encode(),
+                                      content_type="text/html" if behaviour == "html" else "application/json")  # fmt: skip
                 if behaviour == "slow":
                     time.sleep(server.slow_seconds)
                 n = body.get("n", 1)
                 if behaviour == "no_n" and n > 1:
                     return self.reply(400, {"error": {"message": "n > 1 is not supported (n must be 1)",
                                                       "type": "invalid_request_error", "param": "n"}})  # fmt: skip
-                count = 1 if behaviour == "one" else n
+                count = 1 if behaviour == "one" else 0 if behaviour == "empty" else n
                 choices = []
                 for i in range(count):
                     text = server.answers[server.served % len(server.answers)]
                     server.served += 1
-                    choices.append({"index": i, "message": {"role": "assistant", "content": text},
-                                    "finish_reason": "stop"})  # fmt: skip
+                    message = {"role": "assistant", "content": None if behaviour == "no_content" else text}
+                    choices.append({"index": i, "message": message, "finish_reason": "stop"})
                 self.reply(200, {"id": "chatcmpl-test", "object": "chat.completion", "created": 0,
                                  "model": body["model"], "choices": choices,
                                  "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}})  # fmt: skip
 
-            def reply(self, status, payload, headers=None):
-                data = json.dumps(payload).encode()
+            def reply(self, status, payload, headers=None, raw=None, content_type="application/json"):
+                data = json.dumps(payload).encode() if raw is None else raw
                 try:
                     self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Type", content_type)
                     self.send_header("Content-Length", str(len(data)))
                     for key, value in (headers or {}).items():
                         self.send_header(key, value)

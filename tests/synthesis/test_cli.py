@@ -52,6 +52,11 @@ def test_config_file_then_command_line(tmp_path, capsys):
     (["--task", "Maze", "--method", "cem", "--checkpoint", "missing.ckpt"], "checkpoint missing.ckpt not found"),
     (["--task", "Maze", "--method", "annealing"], "unknown method"),
     (["--task", "Maze", "--budget", "0"], "must be positive"),
+    (["--task", "Maze", "--ratio", "bogus"], "unknown --ratio 'bogus'; known: log, linear"),
+    (["--task", "Maze", "--scheduler", "bogus"], "unknown --scheduler 'bogus'; known: sin, linear"),
+    (["--task", "Maze", "--interpolation", "bogus"], "unknown --interpolation 'bogus'; known: log, linear"),
+    (["--task", "Maze", "--instances", "100000000000"], "--instances must be in 1 .. 1,000,000, got 100,000,000,000"),
+    (["--task", "Maze", "--instances", "0"], "--instances must be in 1 .. 1,000,000, got 0"),
 ])  # fmt: skip
 def test_usage_errors_exit_2(tmp_path, capsys, args, message):
     assert main(["search", *args, "--out", str(tmp_path)]) == 2
@@ -134,3 +139,60 @@ def test_interrupted_sweep_resumes_to_the_same_results(tmp_path, monkeypatch):
                 for x in ("a", "b"))  # fmt: skip
         assert {k: a[k] for k in ("best_return", "best_program", "evaluations")} == \
             {k: b[k] for k in ("best_return", "best_program", "evaluations")}  # fmt: skip
+
+
+HC = ["search", "--task", "TopOff", "--method", "hc", "--budget", "30", "--instances", "2", "--no_progress"]
+
+
+def test_an_unwritable_out_is_one_line_exit_1(tmp_path, capsys):
+    (tmp_path / "file").write_text("")
+    assert main([*HC, "--out", str(tmp_path / "file" / "runs")]) == 1
+    assert capsys.readouterr().err == (f"synthesis search: error: Not a directory: "
+                                       f"{tmp_path / 'file' / 'runs' / 'TopOff' / 'hc' / 'seed_0'}\n")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "name, content, reason",
+    [
+        ("config.yaml", b"task: [unclosed", "ParserError"),
+        ("config.yaml", b"\xff\xfe\x00", "UnicodeDecodeError"),
+        ("checkpoint.json", b'{"search": {"evalu', "JSONDecodeError"),
+        ("checkpoint.json", b'{"wall_seconds": 1.0}', "not this search's state: KeyError"),
+        ("result.json", b"", "JSONDecodeError"),
+        ("result.json", b"[1, 2]", "not a run result"),
+    ],
+)
+def test_a_corrupt_run_folder_file_is_named_and_kept(tmp_path, capsys, name, content, reason):
+    out = tmp_path / "runs"
+    run_dir = out / "TopOff" / "hc" / "seed_0"
+    run_dir.mkdir(parents=True)
+    if name != "config.yaml":  # the run's own config, so that the folder is this run's
+        assert main([*HC, "--out", str(tmp_path / "good")]) == 0
+        (run_dir / "config.yaml").write_bytes(
+            (tmp_path / "good" / "TopOff" / "hc" / "seed_0" / "config.yaml").read_bytes()
+        )
+        if name == "checkpoint.json":
+            (run_dir / "log.jsonl").write_text("")
+    (run_dir / name).write_bytes(content)
+    capsys.readouterr()
+    assert main([*HC, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"synthesis search: error: {run_dir / name} is corrupt (") and reason in err
+    assert err.endswith(f"; repair it, or delete the run folder {run_dir} to start the run again\n")
+    assert (run_dir / name).read_bytes() == content
+
+
+def test_report_on_a_corrupt_result_names_the_file(tmp_path, capsys):
+    assert main([*HC, "--out", str(tmp_path)]) == 0
+    result = tmp_path / "TopOff" / "hc" / "seed_0" / "result.json"
+    for content, reason in ((b'{"task": "TopOff", "meth', "not valid JSON"),
+                            (b'{"task": "TopOff"}', "not a run result (missing or wrong method, seed, best_return"),
+                            (b"\xff", "not valid JSON")):  # fmt: skip
+        result.write_bytes(content)
+        capsys.readouterr()
+        assert main(["report", str(tmp_path)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"synthesis report: error: {result}: {reason}") and err.endswith(
+            "; repair or delete it\n"
+        )
+    assert not (tmp_path / "report.md").exists()

@@ -163,3 +163,23 @@ def test_completion_with_several_fences_uses_the_python_one():
 def test_malformed_completion_is_rejected_with_both_reasons():
     reading = read_completion("```python\ndef run():\n    while x > 1:\n        move()\n```", np.random.default_rng(0))
     assert reading.program is None and "perception call" in reading.python_error and "no DEF" in reading.dsl_error
+
+
+@pytest.mark.parametrize(
+    "source, message",
+    [
+        ("def run():\n    if " + "not " * 5000 + "frontIsClear():\n        move()\n",
+         r"^nested too deep \(at most 100 nested structures\)$"),
+        ("def run():\n    if frontIsClear():\n        move()\n" + "    elif frontIsClear():\n        move()\n" * 3000,
+         r"^nested too deep \(at most 100 nested structures\)$"),
+        ("def run():\n    if frontIsClear():\n        move()\n" + "    elif frontIsClear():\n        move()\n" * 150,
+         r"^not a DSL program: token 903: nested too deep"),
+        ("def run():\n    if " + "(" * 300 + "frontIsClear()" + ")" * 300 + ":\n        move()\n",
+         r"^not valid Python \(line 2\): too many nested parentheses$"),
+    ],
+)  # fmt: skip
+def test_code_nested_too_deep_is_a_conversion_error(source, message):
+    with pytest.raises(ConversionError, match=message):
+        python_to_program(source)
+    reading = read_completion(f"```python\n{source}```", np.random.default_rng(0))
+    assert reading.program is None and reading.python_error

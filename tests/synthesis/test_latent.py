@@ -169,3 +169,16 @@ def test_cli_cem_run_and_checkpoint_errors(checkpoint, tmp_path, capsys):
     assert main(["search", "--task", "MazeSparse", "--method", "cebs", "--checkpoint", str(tmp_path / "broken.ckpt"),
                  "--out", str(tmp_path / "b")]) == 2  # fmt: skip
     assert "missing model.mu.weight" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("method", ["cem", "cebs"])
+@pytest.mark.parametrize("kind", ["random_bytes", "truncated", "empty", "foreign_dict", "folder"])
+def test_cli_answers_a_bad_checkpoint_with_one_line(method, kind, tmp_path, capsys):
+    from tests.leaps.test_model import corrupt_checkpoint
+
+    path, message = corrupt_checkpoint(kind, tmp_path)
+    assert main(["search", "--task", "MazeSparse", "--method", method, "--checkpoint", path, "--budget", "8",
+                 "--out", str(tmp_path / "runs"), "--no_progress"]) == 2  # fmt: skip
+    err = capsys.readouterr().err
+    assert err.startswith(f"synthesis search: error: {message}") and err.count("\n") == 1
+    assert "weights_only" not in err and not (tmp_path / "runs").exists()

@@ -81,3 +81,66 @@ def test_recorded_requests_replay_without_network(endpoint, tmp_path, monkeypatc
         replay.complete("s", "u", 2)  # a third such request was never recorded
     assert "sk-test-secret-key" not in (tmp_path / "log.jsonl").read_text()
     assert all("sk-test" not in p.read_text() for p in (tmp_path / "cache").iterdir())
+
+
+@pytest.fixture
+def quick_backoff(monkeypatch):
+    import synthesis.llm.client
+
+    monkeypatch.setattr(synthesis.llm.client, "MALFORMED_BACKOFF", 0.01)
+
+
+@pytest.mark.parametrize(
+    "behaviour, reason",
+    [
+        ("empty", r'no completions \("choices": \[\]\)'),
+        ("bad_json", r"the body is not valid JSON \(Unterminated string"),
+        ("html", r"the body is an HTML page: '<!DOCTYPE html><html><body><h1>Sign in"),
+    ],
+)
+def test_malformed_200_answers_are_asked_again_a_bounded_number_of_times(endpoint, quick_backoff, behaviour, reason):
+    with endpoint([behaviour]) as server:
+        client = ChatClient(settings(max_retries=2))
+        with pytest.raises(LlmError, match=f"not a usable chat completion 3 times in a row: {reason}"):
+            client.complete("s", "u", 4)
+    assert len(server.requests) == 3  # the first request and 2 retries, then a clear error: no endless loop
+    assert (client.requests, client.failed_requests) == (3, 3)
+
+
+def test_a_malformed_answer_then_a_good_one_counts_one_failed_request(endpoint, quick_backoff):
+    with endpoint(["empty", "html", "ok"]) as server:
+        client = ChatClient(settings(max_retries=2))
+        assert client.complete("s", "u", 2) == ANSWERS[:2]
+    assert len(server.requests) == 3 and (client.requests, client.failed_requests) == (3, 2)
+    assert client.supports_n  # a malformed answer is not taken for a server that ignores n
+
+
+def test_a_choice_without_content_is_an_empty_completion(endpoint):
+    with endpoint(["no_content"]):
+        assert ChatClient(settings()).complete("s", "u", 2) == ["", ""]
+
+
+def test_a_corrupt_cache_entry_is_a_clear_error_and_is_kept(endpoint, tmp_path):
+    with endpoint():
+        ChatClient(settings(), cache_dir=tmp_path / "cache").complete("s", "u", 2)
+    [entry] = (tmp_path / "cache").iterdir()
+    for corrupt in (b'{"request": {}, "compl', b"\xff\xfe", b'{"request": {}}', b'{"completions": [1, 2]}'):
+        entry.write_bytes(corrupt)
+        with pytest.raises(LlmError, match=f"cache entry {entry} .*; delete it to ask the endpoint again"):
+            ChatClient(settings(), cache_dir=tmp_path / "cache").complete("s", "u", 2)
+        assert entry.read_bytes() == corrupt  # not replaced: nothing recorded is lost
+
+
+@pytest.mark.parametrize(
+    "url, shown",
+    [
+        ("http://user:password@127.0.0.1:8000/v1", "http://127.0.0.1:8000/v1"),
+        ("https://user@api.example.com/v1", "https://api.example.com/v1"),
+        ("https://u:p@[::1]:9/v1?api-key=abc&api-version=2024", "https://[::1]:9/v1?api-key=***&api-version=2024"),
+        ("http://127.0.0.1:11434/v1", "http://127.0.0.1:11434/v1"),
+        ("http://h:99999999/", "<unparsable URL, not shown>"),
+    ],
+)
+def test_describe_never_shows_credentials_of_the_base_url(monkeypatch, url, shown):
+    monkeypatch.setenv("OPENAI_BASE_URL", url)
+    assert ChatClient(settings()).describe()["base_url"] == shown

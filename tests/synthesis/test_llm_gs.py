@@ -108,3 +108,32 @@ def test_llm_gs_from_the_shipped_seed_programs_solves_doorkey(tmp_path, capsys):
                  "--out", str(tmp_path), "--no_progress", "--json"]) == 0  # fmt: skip
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert result["best_return"] == 1.0 and result["evaluations"] < 1_000_000
+
+
+def test_credentials_in_the_base_url_are_never_written(server, tmp_path, monkeypatch):
+    port = server.httpd.server_address[1]
+    monkeypatch.setenv("OPENAI_BASE_URL", f"http://someone:hunter2-password@127.0.0.1:{port}/v1")
+    assert main(["search", "--task", "DoorKey", "--method", "llm-gs", "--budget", "40", "--instances", "2",
+                 "--model", "m", "--out", str(tmp_path), "--no_progress"]) == 0  # fmt: skip
+    run_dir = tmp_path / "DoorKey" / "llm-gs" / "seed_0"
+    summary = json.loads((run_dir / "llm" / "summary.json").read_text())
+    assert summary["settings"]["base_url"] == f"http://127.0.0.1:{port}/v1" and summary["failed_requests"] == 0
+    written = [p for p in run_dir.rglob("*") if p.is_file() and "tfevents" not in p.name]
+    assert len(written) > 5
+    for path in written:
+        text = path.read_bytes()
+        assert b"hunter2" not in text and b"someone" not in text and b"sk-test-secret-key" not in text, path
+
+
+def test_a_server_answering_no_choices_ends_the_run_with_one_line(tmp_path, monkeypatch, capsys):
+    import synthesis.llm.client
+
+    monkeypatch.setattr(synthesis.llm.client, "MALFORMED_BACKOFF", 0.01)
+    with ChatServer(ANSWERS, ["empty"]) as running:
+        monkeypatch.setenv("OPENAI_BASE_URL", running.base_url)
+        code = main(["search", "--task", "DoorKey", "--method", "llm-gs", "--budget", "40", "--max-retries", "2",
+                     "--out", str(tmp_path), "--no_progress"])  # fmt: skip
+    assert code == 1 and len(running.requests) == 3
+    err = capsys.readouterr().err
+    assert err == ("synthesis search: error: the endpoint's answer was not a usable chat completion 3 times in a "
+                   'row: no completions ("choices": [])\n')  # fmt: skip

@@ -42,3 +42,8 @@ def test_revision_rounds_feed_back_what_the_method_says(method, tmp_path, monkey
 def test_unknown_revision_method_is_a_usage_error(capsys):
     assert main(["revise", "--task", "DoorKey", "--method", "magic"]) == 2
     assert "regeneration" in capsys.readouterr().err
+
+
+def test_revision_instances_are_bounded(capsys):
+    assert main(["revise", "--task", "DoorKey", "--method", "regeneration", "--instances", "100000000000"]) == 2
+    assert "instances in 1 .. 1,000,000" in capsys.readouterr().err
