@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from dataclasses import fields
 from pathlib import Path
@@ -27,6 +28,7 @@ from karel.tasks import MINIGRID_TASKS, TASKS, UnknownTaskError, is_minigrid, ma
 from leaps.module import CheckpointMismatchError
 from synthesis.llm.client import LlmError
 from synthesis.run import METHODS, Run, RunFolderError, SearchConfig
+from synthesis.sweep import SweepError
 
 DEFAULT_SWEEP_TASKS = "StairClimberSparse,MazeSparse,FourCorners,TopOff,Harvester,CleanHouse"
 HELP = {
@@ -256,6 +258,8 @@ def cmd_sweep(args) -> int:
             import ray  # noqa: F401
         except ImportError:
             raise UsageError("the ray backend needs ray: pip install 'karel-prl[ray]'") from None
+        if args.address and args.address != "auto" and not re.fullmatch(r"(ray://)?[^:\s/]+:\d+", args.address):
+            raise UsageError(f"bad --address {args.address!r}; use auto, HOST:PORT or ray://HOST:PORT")
     elif args.address or args.storage != "shared" or args.gpus_per_run:
         raise UsageError("--address, --storage and --gpus-per-run belong to --backend ray")
     failures = sweep(configs, args.out, backend=args.backend, jobs=args.jobs, progress=args.progress,
@@ -314,7 +318,7 @@ def main(argv: list[str] | None = None) -> int:
     except (UsageError, RunFolderError, CheckpointMismatchError) as error:
         print(f"synthesis {command}: error: {error}", file=sys.stderr)
         return 2
-    except LlmError as error:
+    except (LlmError, SweepError) as error:
         print(f"synthesis {command}: error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

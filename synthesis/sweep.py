@@ -17,14 +17,14 @@ Where the run folders live (`storage`, ray only):
   leaves a marker file in `out` that every task looks for, and a task that cannot see it fails with a
   message instead of writing its folder where the driver never finds it.
 - `driver`: a task runs in a folder on its worker's local disk (under the system's temporary folder,
-  named by the digest of the run's config) and returns the finished folder's files to the driver, which
-  writes them under `out`. An unfinished folder already under `out` is sent along and resumed. A worker
+  named by the digest of the run's config and the driver's `out`), returns the finished folder's files to
+  the driver, which writes them under `out`, and removes its local copy. An unfinished folder already under `out` is sent along and resumed. A worker
   that dies resumes from its local checkpoint only if Ray retries it on the same node; otherwise the run
   starts over (with the same result).
 
-Relative paths in the settings (`out`, `checkpoint`, `llm_cache`) are taken from the driver's working
-directory: a task changes into that folder first, and fails if its node does not have it (under
-`shared` storage; under `driver` storage only `out` matters and it is the task's own).
+Relative paths in the settings (`out`, `checkpoint`, `llm_cache`) are the driver's: a task first changes
+into the driver's working directory when its node has that folder (shared storage mounted at the same
+path); otherwise only absolute paths that exist on every node work.
 
 Progress: one bar on stderr over the sweep's runs (done / running / failed); one JSON line per finished or
 failed run on stdout, and each failure also as one line on stderr naming task, method and seed. Ctrl-C
@@ -36,6 +36,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import socket
 import sys
 import tempfile
@@ -51,6 +52,34 @@ BACKENDS = ("local", "ray")
 STORAGES = ("shared", "driver")
 LINE_KEYS = ("task", "method", "seed", "best_return", "evaluations", "wall_seconds")
 CANCEL_SECONDS = 120.0  # Ctrl-C: how long the driver waits for interrupted runs to save their checkpoints
+
+
+class SweepError(RuntimeError):
+    """The sweep cannot start (the Ray cluster cannot be reached)."""
+
+
+def _init_message(address: str | None, error: BaseException) -> str:
+    causes = [error]
+    while causes[-1].__cause__ is not None and len(causes) < 8:
+        causes.append(causes[-1].__cause__)
+    text = " ".join(str(c) for c in causes)
+    message = (
+        f"cannot reach the Ray cluster at {address or 'a new local instance'}: {str(error).strip().splitlines()[0]}"
+    )
+    if "InvalidAuthToken" in text or "AuthenticationError" in text or "auth" in type(causes[-1]).__name__.lower():
+        message += " (the cluster uses token authentication: set RAY_AUTH_MODE=token, see docs/cluster.md)"
+    return message
+
+
+def _check_reachable(address: str | None) -> None:
+    """Fail fast on a HOST:PORT nobody listens on (Ray itself keeps retrying such an address for minutes)."""
+    if address is None or address == "auto":
+        return
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    try:
+        socket.create_connection((host, int(port)), timeout=10).close()
+    except OSError as error:
+        raise SweepError(f"cannot reach the Ray cluster at {address}: {error.strerror or error}") from None
 
 
 class SweepBar:
@@ -179,23 +208,22 @@ def ray_task(config: dict, out: str, threads: int, cwd: str, marker: str, tracke
     """The body of one Ray task: one run, in `out` (shared storage) or, when `files` is given (driver storage),
     in a folder on this node returned as files."""
     tracker.start.remote(_digest(config))
+    if Path(cwd).is_dir():
+        os.chdir(cwd)  # relative paths in the settings are the driver's
     if files is None:
-        if not Path(cwd).is_dir():
-            raise RunFolderError(f"the driver's working directory {cwd} does not exist on {socket.gethostname()}; "
-                                 "run the driver from shared storage or use --storage driver")  # fmt: skip
-        os.chdir(cwd)
         if not (Path(out) / marker).exists():
             raise RunFolderError(f"--out {out} on {socket.gethostname()} is not the driver's folder (no shared "
-                                 "storage); use a folder every node sees, or --storage driver")  # fmt: skip
+                                 "storage, or another working directory); use a folder every node sees at the same "
+                                 "path, or --storage driver")  # fmt: skip
         return {"result": execute_run(config, out, threads)}
-    if Path(cwd).is_dir():
-        os.chdir(cwd)  # relative --checkpoint / --llm-cache paths, when the node has them
-    local_out = Path(tempfile.gettempdir()) / "synthesis-sweep" / _digest(config)
+    local_out = Path(tempfile.gettempdir()) / "synthesis-sweep" / _digest({"config": config, "cwd": cwd, "out": out})
     folder = run_dir(local_out, SearchConfig(**config))
     if files and not (folder / "checkpoint.json").exists():
         _write_folder(folder, files)  # the driver's unfinished folder, resumed here
     result = execute_run(config, str(local_out), threads)
-    return {"result": result, "files": _read_folder(folder)}
+    files = _read_folder(folder)
+    shutil.rmtree(local_out, ignore_errors=True)
+    return {"result": result, "files": files}
 
 
 def _receive(config: SearchConfig, out: str, reply: dict) -> dict:
@@ -217,7 +245,12 @@ def _sweep_ray(pending, out, bar, address, cpus_per_run, gpus_per_run, retries, 
 
     started_here = not ray.is_initialized()
     if started_here:
-        ray.init(address=address, include_dashboard=False, logging_level="WARNING")
+        _check_reachable(address)
+        local = {"include_dashboard": False} if address is None else {}  # Ray Client takes fewer arguments
+        try:
+            ray.init(address=address, logging_level="WARNING", **local)
+        except (ConnectionError, RuntimeError, ValueError) as error:
+            raise SweepError(_init_message(address, error)) from None
     marker = f".sweep-{uuid.uuid4().hex[:12]}"
     Path(out).mkdir(parents=True, exist_ok=True)
     write_atomic(Path(out) / marker, f"{socket.gethostname()} pid {os.getpid()} {time.ctime()}\n")

@@ -123,17 +123,3 @@ def test_a_failed_run_is_reported_with_task_method_and_seed(tmp_path, ray_instan
     assert lines[0]["best_return"] == 1.0
     assert lines[1]["error"] == f"{folder} holds a run with another config; choose another --out or delete the folder"
     assert f"synthesis sweep: MazeSparse hc seed 1 failed: {folder} holds a run with another config" in captured.err
-
-
-@pytest.mark.parametrize(("args", "message"), [
-    (["--backend", "spark"], "unknown --backend 'spark'"),
-    (["--backend", "ray", "--device", "cuda"], "needs --gpus-per-run > 0"),
-    (["--backend", "ray", "--gpus-per-run", "0.5"], "--device cpu runs do not use"),
-    (["--backend", "ray", "--cpus-per-run", "0"], "must be positive"),
-    (["--address", "auto"], "belong to --backend ray"),
-    (["--backend", "ray", "--storage", "s3"], "unknown --storage 's3'"),
-])  # fmt: skip
-def test_sweep_usage_errors_exit_2(tmp_path, capsys, args, message):
-    assert main(["sweep", "--tasks", "DoorKey", "--out", str(tmp_path), *args]) == 2
-    assert message in capsys.readouterr().err
-    assert not list(tmp_path.iterdir())
