@@ -246,9 +246,10 @@ def _sweep_ray(pending, out, bar, address, cpus_per_run, gpus_per_run, retries, 
     started_here = not ray.is_initialized()
     if started_here:
         _check_reachable(address)
+        # No address: a new instance here, even when this machine runs a cluster (--address auto joins that).
         local = {"include_dashboard": False} if address is None else {}  # Ray Client takes fewer arguments
         try:
-            ray.init(address=address, logging_level="WARNING", **local)
+            ray.init(address=address or "local", logging_level="WARNING", **local)
         except (ConnectionError, RuntimeError, ValueError) as error:
             raise SweepError(_init_message(address, error)) from None
     marker = f".sweep-{uuid.uuid4().hex[:12]}"

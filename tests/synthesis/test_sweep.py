@@ -23,7 +23,7 @@ LONG_ARGS = ["--tasks", "DoorKey", "--methods", "hc", "--budget", "4000", "--ins
 
 @pytest.fixture(scope="module")
 def ray_instance():
-    ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR")
+    ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level="ERROR")
     yield
     ray.shutdown()
 
@@ -50,9 +50,11 @@ def _wait_for(path: Path, seconds: float = 60.0) -> None:
 
 
 def test_ray_backend_gives_the_local_backends_runs(tmp_path, ray_instance, capsys):
-    assert main(["sweep", *SMALL, "--out", str(tmp_path / "local"), "--jobs", "2"]) == 0
-    assert main(["sweep", *SMALL, "--out", str(tmp_path / "ray"), "--backend", "ray"]) == 0
-    assert main(["sweep", *SMALL, "--out", str(tmp_path / "driver"), "--backend", "ray", "--storage", "driver"]) == 0
+    # One process and one Ray worker (2 CPUs per run): the time goes into starting processes, not into runs.
+    assert main(["sweep", *SMALL, "--out", str(tmp_path / "local"), "--jobs", "1"]) == 0
+    ray_args = ["--backend", "ray", "--cpus-per-run", "2"]
+    assert main(["sweep", *SMALL, "--out", str(tmp_path / "ray"), *ray_args]) == 0
+    assert main(["sweep", *SMALL, "--out", str(tmp_path / "driver"), *ray_args, "--storage", "driver"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 12 and all("error" not in json.loads(line) for line in lines)
     folders = sorted(p.parent.relative_to(tmp_path / "local") for p in (tmp_path / "local").rglob("result.json"))
@@ -117,9 +119,24 @@ def test_a_failed_run_is_reported_with_task_method_and_seed(tmp_path, ray_instan
     folder.mkdir(parents=True)
     (folder / "config.yaml").write_text("task: MazeSparse\nmethod: hc\nseed: 1\nbudget: 7\n")  # another run's folder
     assert main(["sweep", "--tasks", "MazeSparse", "--methods", "hc", "--seeds", "0-1", "--budget", "300",
-                 "--instances", "4", "--out", str(tmp_path), "--backend", "ray", "--no_progress"]) == 1  # fmt: skip
+                 "--instances", "4", "--out", str(tmp_path), "--backend", "ray", "--cpus-per-run", "2",
+                 "--no_progress"]) == 1  # fmt: skip
     captured = capsys.readouterr()
     lines = {json.loads(line)["seed"]: json.loads(line) for line in captured.out.splitlines()}
     assert lines[0]["best_return"] == 1.0
     assert lines[1]["error"] == f"{folder} holds a run with another config; choose another --out or delete the folder"
     assert f"synthesis sweep: MazeSparse hc seed 1 failed: {folder} holds a run with another config" in captured.err
+
+
+def test_a_task_that_does_not_see_the_drivers_folder_fails_instead_of_writing_elsewhere(tmp_path):
+    from types import SimpleNamespace
+
+    from synthesis.run import RunFolderError
+    from synthesis.sweep import ray_task
+
+    tracker = SimpleNamespace(start=SimpleNamespace(remote=lambda key: None))
+    config = {"task": "DoorKey", "method": "hc", "seed": 0, "budget": 10, "instances": 2}
+    config = {**SearchConfig().__dict__, **config}
+    with pytest.raises(RunFolderError, match="is not the driver's folder"):
+        ray_task(config, str(tmp_path / "runs"), 1, str(tmp_path), ".sweep-123", tracker, None)
+    assert not (tmp_path / "runs").exists()
