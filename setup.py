@@ -28,7 +28,8 @@ setup(
         "openai>=1.30",
     ],
     extras_require={
-        "test": ["pytest>=8"],
+        "ray": ["ray>=2.30"],  # synthesis sweep --backend ray
+        "test": ["pytest>=8", "ray>=2.30"],
     },
     entry_points={
         "console_scripts": [

@@ -3,6 +3,7 @@
     synthesis search --task DoorKey --method shc --budget 100000 --seed 0 --out runs/ [--json]
     synthesis search --config configs/search/hc.yaml --task Harvester --seed 3
     synthesis sweep --tasks DoorKey,Harvester --methods hc,shc --seeds 0-4 --out runs/ [--jobs 2]
+    synthesis sweep --tasks DoorKey --methods hc --seeds 0-31 --out /shared/runs --backend ray --address auto
     synthesis revise --task DoorKey --method execution-trace --rounds 5 --out runs/
     synthesis report runs/
 
@@ -17,8 +18,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
-from dataclasses import asdict, fields
+from dataclasses import fields
 from pathlib import Path
 
 from jsonargparse import ActionConfigFile, ActionYesNo, ArgumentParser
@@ -28,6 +30,7 @@ from karel.tasks import MAX_INSTANCES, MINIGRID_TASKS, TASKS, UnknownTaskError, 
 from leaps.module import CheckpointError
 from synthesis.llm.client import LlmError
 from synthesis.run import METHODS, Run, RunFolderError, SearchConfig
+from synthesis.sweep import SweepError
 
 DEFAULT_SWEEP_TASKS = "StairClimberSparse,MazeSparse,FourCorners,TopOff,Harvester,CleanHouse"
 HELP = {
@@ -117,7 +120,19 @@ def build_parser() -> ArgumentParser:
     sweep.add_argument("--seeds", type=str, default="0-4", help='seeds: "0-4" or "0,2,5"')
     _add_config_arguments(sweep, skip=("task", "method", "seed"))
     sweep.add_argument("--out", type=str, default="runs", help="folder of run folders (default runs/)")
-    sweep.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="runs in parallel (processes)")
+    sweep.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="local: runs in parallel (processes)")
+    sweep.add_argument("--backend", type=str, default="local",
+                       help="local (a process pool of --jobs) | ray (one Ray task per run; docs/cluster.md)")  # fmt: skip
+    sweep.add_argument("--address", type=str | None, default=None,
+                       help="ray: the cluster, auto | ray://HOST:10001 | HOST:6379 (default: a local Ray instance)")  # fmt: skip
+    sweep.add_argument("--cpus-per-run", type=int, default=1, help="ray: CPUs per run (also its numba/torch threads)")
+    sweep.add_argument("--gpus-per-run", type=float, default=0.0, help="ray: GPUs per run, fractions share one")
+    sweep.add_argument("--retries", type=int, default=3,
+                       help="ray: restarts of a run whose worker died; each resumes from the run's checkpoint")  # fmt: skip
+    sweep.add_argument("--storage", type=str, default="shared",
+                       help="ray: shared (workers write --out, shared storage) | driver (runs return their "
+                            "folders to the driver, which writes them under --out)")  # fmt: skip
+    sweep.add_argument("--progress", action=ActionYesNo, default=True, help="progress bar on stderr (--no_progress)")
     commands.add_subcommand("sweep", sweep, help="run many searches")
 
     revise = ArgumentParser(description="LLM revision experiments: rounds of programs asked with feedback.")
@@ -224,53 +239,35 @@ def cmd_search(args) -> int:
     return 0
 
 
-def _sweep_worker(config: dict, out: str, threads: int) -> dict:
-    import numba
-    import torch
-
-    numba.set_num_threads(threads)
-    torch.set_num_threads(threads)
-    return Run(SearchConfig(**config), out, progress=False).execute()
-
-
 def cmd_sweep(args) -> int:
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-    from multiprocessing import get_context
+    from synthesis.sweep import BACKENDS, STORAGES, sweep
 
+    if args.backend not in BACKENDS:
+        raise UsageError(f"unknown --backend {args.backend!r}; use {' or '.join(BACKENDS)}")
+    if args.storage not in STORAGES:
+        raise UsageError(f"unknown --storage {args.storage!r}; use {' or '.join(STORAGES)}")
+    if args.jobs < 1 or args.cpus_per_run < 1 or args.gpus_per_run < 0 or args.retries < 0:
+        raise UsageError("--jobs and --cpus-per-run must be positive, --gpus-per-run and --retries not negative")
     tasks = [t for t in (args.tasks or args.task or DEFAULT_SWEEP_TASKS).split(",") if t]
     methods = [m for m in (args.methods or args.method or "hc,shc").split(",") if m]
     configs = [_config(args, task=t, method=m, seed=s) for t in tasks for m in methods for s in _seeds(args.seeds)]
-    pending = [c for c in configs if not _finished(c, args.out)]
-    print(f"sweep: {len(configs)} runs, {len(configs) - len(pending)} already finished", file=sys.stderr)
-    jobs = max(1, min(args.jobs, len(pending) or 1))
-    threads = max(1, (os.cpu_count() or 1) // jobs)
-    failures = 0
-    pool = ProcessPoolExecutor(jobs, mp_context=get_context("spawn"))
-    try:
-        futures = {pool.submit(_sweep_worker, asdict(c), args.out, threads): c for c in pending}
-        for future in as_completed(futures):
-            config = futures[future]
-            try:
-                result = future.result()
-                print(json.dumps({k: result[k] for k in ("task", "method", "seed", "best_return", "evaluations",
-                                                         "wall_seconds")}), flush=True)  # fmt: skip
-            except KeyboardInterrupt:
-                raise
-            except Exception as error:  # noqa: BLE001 (one failed run must not stop the others)
-                failures += 1
-                print(json.dumps({"task": config.task, "method": config.method, "seed": config.seed,
-                                  "error": str(error)}), flush=True)  # fmt: skip
-    except KeyboardInterrupt:  # Ctrl-C: the workers checkpoint their runs; queued runs are not started
-        pool.shutdown(wait=True, cancel_futures=True)
-        raise
-    pool.shutdown(wait=True)
+    if args.backend == "ray":
+        if args.device == "cuda" and args.gpus_per_run == 0:
+            raise UsageError("--device cuda on the ray backend needs --gpus-per-run > 0 (a GPU share per run)")
+        if args.device == "cpu" and args.gpus_per_run > 0:
+            raise UsageError("--gpus-per-run reserves GPUs that --device cpu runs do not use; add --device cuda")
+        try:
+            import ray  # noqa: F401
+        except ImportError:
+            raise UsageError("the ray backend needs ray: pip install 'karel-prl[ray]'") from None
+        if args.address and args.address != "auto" and not re.fullmatch(r"(ray://)?[^:\s/]+:\d+", args.address):
+            raise UsageError(f"bad --address {args.address!r}; use auto, HOST:PORT or ray://HOST:PORT")
+    elif args.address or args.storage != "shared" or args.gpus_per_run:
+        raise UsageError("--address, --storage and --gpus-per-run belong to --backend ray")
+    failures = sweep(configs, args.out, backend=args.backend, jobs=args.jobs, progress=args.progress,
+                     address=args.address, cpus_per_run=args.cpus_per_run, gpus_per_run=args.gpus_per_run,
+                     retries=args.retries, storage=args.storage)  # fmt: skip
     return 1 if failures else 0
-
-
-def _finished(config: SearchConfig, out: str) -> bool:
-    from synthesis.run import run_dir
-
-    return (run_dir(out, config) / "result.json").exists()
 
 
 def cmd_revise(args) -> int:
@@ -323,7 +320,7 @@ def main(argv: list[str] | None = None) -> int:
     except (UsageError, RunFolderError, CheckpointError) as error:
         print(f"synthesis {command}: error: {error}", file=sys.stderr)
         return 2
-    except LlmError as error:
+    except (LlmError, SweepError) as error:
         print(f"synthesis {command}: error: {error}", file=sys.stderr)
         return 1
     except OSError as error:  # a file or folder that cannot be read or written (permissions, disk full)

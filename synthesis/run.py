@@ -6,6 +6,7 @@
         log.jsonl        one line per new best: evaluations, unique_evaluations, wall_seconds, return, program
         best.txt         the best program so far (canonical text)
         checkpoint.json  the search state after the last completed step (resumable)
+        attempts.jsonl   one line per start of the run: time, host, pid, the evaluations it resumed from
         result.json      written last, when the run has finished: the run's summary
         tb/              TensorBoard scalars: best return against evaluations
 
@@ -13,10 +14,11 @@ Every file is replaced atomically (written beside, then renamed) or, for `log.js
 line; a line the checkpoint does not cover (or cut by an interruption) is dropped on resume. A file of
 the folder that cannot be read (config.yaml, checkpoint.json, vae.sha256, result.json) is a
 `RunFolderError` naming it; it is never replaced or deleted without being asked. Interrupting a run (Ctrl-C) saves the
-checkpoint of the last completed step; running the same command again resumes it and ends exactly as an
-uninterrupted run would, except that `unique_evaluations` may count again programs first met before the
+checkpoint of the last completed step; running the same command again (or a sweep retrying a run whose
+worker died) resumes it and ends exactly as an uninterrupted run would, except that `unique_evaluations` may count again programs first met before the
 interruption. A folder holding a different config is refused, and so is a cem / cebs folder whose
-checkpoint file has changed since (same path, other weights).
+checkpoint file has changed since (same path, other weights). While a run executes, its folder's `.lock`
+is held (flock) and names the host and pid of the process running it.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import os
+import socket
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -192,17 +196,26 @@ class Run:
         if self.finished:
             return self.result()
         self.dir.mkdir(parents=True, exist_ok=True)
-        with open(self.dir / ".lock", "w") as lock:
+        with open(self.dir / ".lock", "a+") as lock:
             try:
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                raise RunFolderError(f"{self.dir} is in use by another process") from None
+                lock.seek(0)
+                holder = lock.read().strip() or "another process"
+                raise RunFolderError(f"{self.dir} is in use by {holder}") from None
+            lock.truncate(0)
+            lock.write(f"{socket.gethostname()} pid {os.getpid()}\n")
+            lock.flush()
             return self._execute()
 
     def _execute(self) -> dict:
         if self.finished:  # finished by another process while this one waited
             return self.result()
         resumed = self._open()
+        attempt = {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "host": socket.gethostname(), "pid": os.getpid(),
+                   "resumed_from": self.evaluator.evaluations if resumed else None}  # fmt: skip
+        with open(self.dir / "attempts.jsonl", "a") as f:
+            f.write(json.dumps(attempt) + "\n")
         if self.config.method == "llm-gs" and not resumed:
             self._initial_programs()
         from torch.utils.tensorboard import SummaryWriter

@@ -1,6 +1,7 @@
 """The `synthesis` console script: search, sweep and report, with usage errors."""
 
 import json
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -196,3 +197,29 @@ def test_report_on_a_corrupt_result_names_the_file(tmp_path, capsys):
             "; repair or delete it\n"
         )
     assert not (tmp_path / "report.md").exists()
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--backend", "spark"], "unknown --backend 'spark'"),
+    (["--backend", "ray", "--device", "cuda"], "needs --gpus-per-run > 0"),
+    (["--backend", "ray", "--gpus-per-run", "0.5"], "--device cpu runs do not use"),
+    (["--backend", "ray", "--cpus-per-run", "0"], "must be positive"),
+    (["--address", "auto"], "belong to --backend ray"),
+    (["--backend", "ray", "--address", "head-node"], "bad --address 'head-node'; use auto, HOST:PORT"),
+    (["--backend", "ray", "--storage", "s3"], "unknown --storage 's3'"),
+])  # fmt: skip
+def test_sweep_backend_usage_errors_exit_2(tmp_path, capsys, args, message):
+    assert main(["sweep", "--tasks", "DoorKey", "--out", str(tmp_path), *args]) == 2
+    assert message in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())
+
+
+def test_an_unreachable_cluster_is_one_line_and_exit_1(tmp_path, capsys):
+    with socket.socket() as free:  # a port nobody listens on
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    code = main(["sweep", "--tasks", "DoorKey", "--seeds", "0", "--budget", "30", "--out", str(tmp_path), "--backend",
+                 "ray", "--address", f"127.0.0.1:{port}", "--no_progress"])  # fmt: skip
+    assert code == 1
+    assert f"synthesis sweep: error: cannot reach the Ray cluster at 127.0.0.1:{port}: Connection refused" in \
+        capsys.readouterr().err  # fmt: skip
