@@ -3,7 +3,9 @@
 It answers POST /v1/chat/completions from a script of behaviours, one per request (the last repeats):
 "ok" (n choices from `answers`, cycling), "429" (rate limited, retry after 10 ms), "500", "slow" (waits
 `slow_seconds` before answering), "no_n" (400 when n > 1), "one" (one choice whatever n). Requests
-(bodies and headers) are kept in `requests`.
+(bodies and headers) are kept in `requests`. An answer is a text (finish reason "stop") or a pair (text,
+finish reason). Usage is counted in words: prompt tokens = the words of the messages, completion tokens =
+the words of the choices (`words`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,10 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Self
+
+
+def words(text: str) -> int:
+    return len(text.split())
 
 
 class ChatServer:
@@ -44,13 +50,17 @@ class ChatServer:
                 count = 1 if behaviour == "one" else n
                 choices = []
                 for i in range(count):
-                    text = server.answers[server.served % len(server.answers)]
+                    answer = server.answers[server.served % len(server.answers)]
+                    text, finish = answer if isinstance(answer, tuple) else (answer, "stop")
                     server.served += 1
                     choices.append({"index": i, "message": {"role": "assistant", "content": text},
-                                    "finish_reason": "stop"})  # fmt: skip
+                                    "finish_reason": finish})  # fmt: skip
+                prompt = sum(words(m["content"]) for m in body["messages"])
+                completion = sum(words(c["message"]["content"]) for c in choices)
                 self.reply(200, {"id": "chatcmpl-test", "object": "chat.completion", "created": 0,
                                  "model": body["model"], "choices": choices,
-                                 "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}})  # fmt: skip
+                                 "usage": {"prompt_tokens": prompt, "completion_tokens": completion,
+                                           "total_tokens": prompt + completion}})  # fmt: skip
 
             def reply(self, status, payload, headers=None):
                 data = json.dumps(payload).encode()
