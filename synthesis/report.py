@@ -80,8 +80,8 @@ def llm_table(runs: list[dict]) -> str:
             groups[(run["task"], run["method"], run["llm"]["reader"])].append(run["llm"])
     if not groups:
         return ""
-    lines = ["| task | method | reader | seeds | requests | prompt tokens | completion tokens | accepted / completions "
-             "| cut off | disagreements | rejections by kind |", "|---|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    lines = [("| task | method | reader | seeds | requests | prompt tokens | completion tokens | accepted / completions "
+             "| cut off | disagreements | rejections by kind |"), "|---|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
     for (task, method, reader), group in sorted(groups.items()):
         total = {k: sum(g[k] for g in group) for k in ("requests_sent", "requests_replayed", "prompt_tokens",
                                                        "completion_tokens", "completions", "accepted", "cut_off",

@@ -39,8 +39,20 @@ from synthesis.search import HillClimbing, RandomSearch, ScheduledHillClimbing, 
 METHODS = ("hc", "shc", "random", "llm-gs", "cem", "cebs")
 KAREL_BUDGET = 1_000_000  # default program evaluations of a Karel search (the papers)
 MINIGRID_BUDGET = 10_000  # ... and of a MiniGrid search (LLM-GS)
-LLM_COUNTS = ("reader", "requests_sent", "requests_replayed", "prompt_tokens", "completion_tokens", "completions",
-              "accepted", "rejected", "programs_read", "cut_off", "disagreements", "rejections")  # result.json "llm"
+LLM_COUNTS = (
+    "reader",
+    "requests_sent",
+    "requests_replayed",
+    "prompt_tokens",
+    "completion_tokens",
+    "completions",
+    "accepted",
+    "rejected",
+    "programs_read",
+    "cut_off",
+    "disagreements",
+    "rejections",
+)  # result.json "llm"
 CHECKPOINT_SECONDS = 5.0  # at most this long between checkpoints (and at every new best)
 
 

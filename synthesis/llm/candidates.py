@@ -127,7 +127,7 @@ def _is_python(block: Block, text: str) -> bool:
 
 
 def _defines_program(body: str) -> bool:
-    return bool(re.search(r"^\s*def \w+\s*\(", body, re.M) or re.search(r"\b\w+\s*\(\s*\)", body))
+    return bool(re.search(r"^\s*def \w+\s*\(", body, re.MULTILINE) or re.search(r"\b\w+\s*\(\s*\)", body))
 
 
 def python_spans(text: str) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
@@ -137,7 +137,7 @@ def python_spans(text: str) -> tuple[list[tuple[int, int]], list[tuple[int, int]
     complete = [(b.start, b.end) for b in python if b.complete and _defines_program(text[b.start : b.end])]
     spans = [(b.start, b.end) for b in python]
     if not blocks:  # Python written without a fence: a `def` line and the indented lines under it
-        match = re.search(r"^def \w+\s*\(\s*\)\s*:[^\n]*\n(?:(?:[ \t]+[^\n]*|[ \t]*)(?:\n|$))*", text, re.M)
+        match = re.search(r"^def \w+\s*\(\s*\)\s*:[^\n]*\n(?:(?:[ \t]+[^\n]*|[ \t]*)(?:\n|$))*", text, re.MULTILINE)
         if match:
             complete.append((match.start(), match.end()))
             spans.append((match.start(), match.end()))
@@ -214,8 +214,10 @@ def _same(a: Program, b: Program) -> bool:
     """Equal programs, `not c( markersPresent c)` and `noMarkersPresent` taken as the same condition."""
 
     def norm(p: Program) -> str:
-        return str(p).replace("not c( markersPresent c)", "noMarkersPresent").replace(
-            "not c( noMarkersPresent c)", "markersPresent"
+        return (
+            str(p)
+            .replace("not c( markersPresent c)", "noMarkersPresent")
+            .replace("not c( noMarkersPresent c)", "markersPresent")
         )
 
     return norm(a) == norm(b)

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 from karel.dsl import MAX_REPEAT
 from karel.language import KAREL, Language
@@ -253,7 +253,7 @@ def _body_opener(words, i, kind, header, items, notes, also=None) -> int:
 def _search(items: list[tuple]) -> tuple[frozenset, int]:
     """All readings with the fewest edits (at most MAX_EDITS) and that number."""
 
-    @lru_cache(maxsize=None)
+    @cache
     def go(j: int, stack: tuple, after_if: bool, budget: int) -> frozenset:
         if not stack:
             rest = items[j:]

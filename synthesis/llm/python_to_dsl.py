@@ -138,10 +138,10 @@ def _statement(node: ast.stmt, language: Language, converter: _Converter) -> lis
     if isinstance(node, ast.Pass) or (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)):
         return []  # `pass` and docstrings
     if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
-        name, _ = _call(node.value, line, language)
         func = node.value.func
-        if isinstance(func, ast.Name) and name in converter.functions:  # the answer's own function
-            return list(converter.function(name, node.lineno))
+        if isinstance(func, ast.Name) and func.id in converter.functions:  # the answer's own function
+            return list(converter.function(func.id, node.lineno))
+        name, _ = _call(node.value, line, language)
         action = language.action(name)
         if action is None:
             raise ConversionError(f"{line}: {name}() is not an action ({', '.join(language.actions.__members__)})")

@@ -31,6 +31,7 @@ through the DSL steps above.
 
 from __future__ import annotations
 
+import itertools
 import re
 
 from karel.language import KAREL, Language
@@ -102,7 +103,7 @@ def _block(lines: list[str]) -> str:
     if not starts:
         raise IndexError("no statement")
     out = ""
-    for k, (start, following) in enumerate(zip(starts, starts[1:])):
+    for k, (start, following) in enumerate(itertools.pairwise(starts)):
         if "else" in lines[following]:
             stop = starts[k + 2] if k + 2 < len(starts) else len(lines)
             out += _statement(lines[start:stop])
