@@ -825,3 +825,33 @@ DEF run m( WHILE c( front_is_clear c) w( forward m)
         faithful=["DEF run m( WHILE c( front_is_clear c) w( forward w) m)"],
     ),
 }
+
+
+def measure() -> dict:
+    """Per reader: answers meaning a program that are read, and answers where a program they do not mean is
+    accepted (docs/llm-reader.md, "Measured"). The release reader draws with seed 0."""
+    import numpy as np
+
+    from karel.tasks import make
+    from synthesis.llm.candidates import read_completion
+
+    meaning = [c for c in CASES.values() if c["meant"]]
+    rows = {}
+    for reader in ("faithful", "release"):
+        readings = [
+            read_completion(c["text"], make(c["task"]).language, reader=reader, finish_reason=c["finish_reason"],
+                            rng=np.random.RandomState(0))
+            for c in CASES.values()
+        ]  # fmt: skip
+        read = sum(bool(r.programs) for r, c in zip(readings, CASES.values()) if c["meant"])
+        wrong = sum(any(str(p) not in c["meant"] for p in r.programs) for r, c in zip(readings, CASES.values()))
+        rows[reader] = {"read": read, "meaning_a_program": len(meaning), "share": round(read / len(meaning), 3),
+                        "not_meant_accepted": wrong}  # fmt: skip
+    return rows
+
+
+if __name__ == "__main__":
+    import json
+
+    for reader, row in measure().items():
+        print(json.dumps({"reader": reader, **row}))
