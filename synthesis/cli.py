@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from argparse import ArgumentError
 from dataclasses import asdict, fields
 from pathlib import Path
 
@@ -85,9 +86,9 @@ def _add_config_arguments(parser: ArgumentParser, skip: tuple[str, ...] = ()) ->
                         help="file of climb start programs, one per line (cycled), instead of random programs")  # fmt: skip
 
 
-def build_parser() -> ArgumentParser:
+def build_parser(exit_on_error: bool = True) -> ArgumentParser:
     parser = ArgumentParser(prog="synthesis", description="Program search on Karel tasks: search, sweep, report.",
-                            exit_on_error=True)  # fmt: skip
+                            exit_on_error=exit_on_error)  # fmt: skip
     commands = parser.add_subcommands(dest="command")
 
     search = ArgumentParser(description="Run one search; writes a run folder and prints the best program.")
@@ -347,8 +348,15 @@ def cmd_llm_read(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["llm-read"]:  # a tool for scripts: a usage error is one line
+        try:
+            args = build_parser(exit_on_error=False).parse_args(argv)
+        except ArgumentError as error:
+            print(f"synthesis llm-read: error: {str(error).splitlines()[0]}", file=sys.stderr)
+            return 2
+    else:
+        args = build_parser().parse_args(argv)
     command = args.command
     try:
         commands = {"search": cmd_search, "sweep": cmd_sweep, "revise": cmd_revise, "report": cmd_report,

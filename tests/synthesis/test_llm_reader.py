@@ -133,6 +133,8 @@ def test_llm_read_prints_one_json_line(tmp_path, capsys, monkeypatch):
 
 @pytest.mark.parametrize(("args", "message"), [
     (["--task", "Nope"], "unknown task 'Nope'"),
+    ([], "the following arguments are required: llm-read.task"),
+    (["--task", "Maze", "--bogus"], "unrecognized arguments: --bogus"),
     (["--task", "Maze", "--reader", "lenient"], "unknown reader 'lenient'; known: faithful, release"),
     (["--task", "Maze", "/no/such/answer.txt"], "cannot read /no/such/answer.txt: No such file or directory"),
 ])  # fmt: skip
