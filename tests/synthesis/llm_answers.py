@@ -80,6 +80,7 @@ CORNERS_IF = (
     "DEF run m( REPEAT R=4 r( WHILE c( frontIsClear c) w( move w) IF c( noMarkersPresent c) i( putMarker i) "
     "turnLeft r) m)"
 )
+STAIRS_FIXED = "DEF run m( REPEAT R=5 r( turnLeft move turnRight move r) m)"
 MAZE_RIGHT = "DEF run m( WHILE c( noMarkersPresent c) w( IF c( rightIsClear c) i( turnRight i) move w) m)"
 
 
@@ -297,6 +298,34 @@ DEF run m( REPEAT R=4 r( WHILE c( frontIsClear c) w( move w) IF c( noMarkersPres
 but the first version is simpler and matches the task description.""",
         meant=[CORNERS],
         faithful=[CORNERS],
+    ),
+    "claude python alternative after": case(
+        family="claude",
+        task="StairClimber",
+        text=f"""Here's a solution.
+
+```python
+{STAIRS_PY}
+```
+
+As a Karel DSL program:
+
+```
+{STAIRS}
+```
+
+If you prefer, an equivalent formulation with a fixed number of steps also works on this map:
+
+```python
+def run():
+    for _ in range(5):
+        turnLeft()
+        move()
+        turnRight()
+        move()
+```""",
+        meant=[STAIRS_FIXED, STAIRS],
+        faithful=[STAIRS_FIXED, STAIRS],
     ),
     "claude for else": case(
         family="claude",

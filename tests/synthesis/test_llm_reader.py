@@ -80,8 +80,8 @@ def test_release_reading(name):
 
 def test_the_faithful_reader_reads_every_answer_meaning_a_program_and_nothing_else():
     rows = measure()  # the numbers of docs/llm-reader.md
-    assert rows["faithful"] == {"read": 43, "meaning_a_program": 43, "share": 1.0, "not_meant_accepted": 0}
-    assert rows["release"] == {"read": 33, "meaning_a_program": 43, "share": 0.767, "not_meant_accepted": 8}
+    assert rows["faithful"] == {"read": 44, "meaning_a_program": 44, "share": 1.0, "not_meant_accepted": 0}
+    assert rows["release"] == {"read": 34, "meaning_a_program": 44, "share": 0.773, "not_meant_accepted": 8}
     assert len(CASES) >= 40
     assert {c["family"] for c in CASES.values()} == {"gpt-4", "claude", "llama-3-70b", "qwen2.5-coder", "7b"}
 
