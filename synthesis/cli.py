@@ -6,6 +6,7 @@
     synthesis sweep --tasks DoorKey --methods hc --seeds 0-31 --out /shared/runs --backend ray --address auto
     synthesis revise --task DoorKey --method execution-trace --rounds 5 --out runs/
     synthesis report runs/
+    synthesis llm-read --task DoorKey [--seed 0] [--reader faithful|release] [answer.txt]
 
 Settings come from the defaults, then `--config FILE` (YAML with the same keys, e.g. configs/search/),
 then the command line. Usage errors (bad settings, a bad checkpoint, an unusable or corrupt run folder)
@@ -20,6 +21,7 @@ import json
 import os
 import re
 import sys
+from argparse import ArgumentError
 from dataclasses import fields
 from pathlib import Path
 
@@ -57,6 +59,7 @@ HELP = {
     "max_tokens": "llm-gs: max tokens per completion (0: the server's default)",
     "request_timeout": "llm-gs: seconds per request",
     "max_retries": "llm-gs: retries with backoff on 429, 5xx and timeouts",
+    "reader": "llm-gs: how answers are read: faithful (never guesses; docs/llm-reader.md) | release (LLM-GS's own)",
     "llm_cache": "llm-gs: folder of recorded requests, replayed without network (new ones are recorded)",
     "checkpoint": "cem/cebs: program VAE checkpoint (leaps fit) whose latent space is searched",
     "population": "cem/cebs: latents per iteration (k)",
@@ -88,9 +91,9 @@ def _add_config_arguments(parser: ArgumentParser, skip: tuple[str, ...] = ()) ->
                         help="file of climb start programs, one per line (cycled), instead of random programs")  # fmt: skip
 
 
-def build_parser() -> ArgumentParser:
+def build_parser(exit_on_error: bool = True) -> ArgumentParser:
     parser = ArgumentParser(prog="synthesis", description="Program search on Karel tasks: search, sweep, report.",
-                            exit_on_error=True)  # fmt: skip
+                            exit_on_error=exit_on_error)  # fmt: skip
     commands = parser.add_subcommands(dest="command")
 
     search = ArgumentParser(description="Run one search; writes a run folder and prints the best program.")
@@ -156,6 +159,16 @@ def build_parser() -> ArgumentParser:
     report.add_argument("runs_dir", type=str, help="folder holding run folders")
     report.add_argument("--out", type=str, default=None, help="where report.md and plots/ go (default RUNS_DIR)")
     commands.add_subcommand("report", report, help="tables and plots of finished runs")
+
+    read = ArgumentParser(description="Read one LLM completion exactly as an llm-gs run reads it; prints one JSON "
+                          'line {"program", "path", "reasons", "programs"}.')  # fmt: skip
+    read.add_argument("--task", type=str, required=True, help=HELP["task"])
+    read.add_argument("--seed", type=int, default=0, help="the run's seed (the release reader's choice)")
+    read.add_argument("--reader", type=str, default="faithful", help="faithful | release")
+    read.add_argument("--finish-reason", type=str, default="stop",
+                      help="the completion's finish_reason (length: cut off by max_tokens)")  # fmt: skip
+    read.add_argument("file", type=str | None, nargs="?", default=None, help="the completion (default: stdin)")
+    commands.add_subcommand("llm-read", read, help="read one LLM completion as a run would")
     return parser
 
 
@@ -310,12 +323,43 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_llm_read(args) -> int:
+    import numpy as np
+
+    from synthesis.llm.candidates import READERS, read_completion
+
+    task = _task(args.task)
+    if args.reader not in READERS:
+        raise UsageError(f"unknown reader {args.reader!r}; known: {', '.join(READERS)}")
+    if args.file in (None, "-"):
+        text = sys.stdin.read()
+    else:
+        try:
+            text = Path(args.file).read_text()
+        except (OSError, UnicodeDecodeError) as error:
+            raise UsageError(f"cannot read {args.file}: {getattr(error, 'strerror', None) or error}") from None
+    rng = np.random.RandomState(args.seed)
+    if args.reader == "release":
+        rng.randint(0, 2**32)  # as a run's first request
+    reading = read_completion(text, task.language, reader=args.reader, finish_reason=args.finish_reason, rng=rng)
+    print(json.dumps(reading.to_json()))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["llm-read"]:  # a tool for scripts: a usage error is one line
+        try:
+            args = build_parser(exit_on_error=False).parse_args(argv)
+        except ArgumentError as error:
+            print(f"synthesis llm-read: error: {str(error).splitlines()[0]}", file=sys.stderr)
+            return 2
+    else:
+        args = build_parser().parse_args(argv)
     command = args.command
     try:
-        commands = {"search": cmd_search, "sweep": cmd_sweep, "revise": cmd_revise, "report": cmd_report}
+        commands = {"search": cmd_search, "sweep": cmd_sweep, "revise": cmd_revise, "report": cmd_report,
+                    "llm-read": cmd_llm_read}  # fmt: skip
         return commands[command](args[command])
     except (UsageError, RunFolderError, CheckpointError) as error:
         print(f"synthesis {command}: error: {error}", file=sys.stderr)

@@ -1,10 +1,11 @@
 """LLM-GS (`reference/llm_gs.md` 1.1 and 2.0): a language model writes the initial programs, scheduled hill
 climbing improves them.
 
-1. Ask for ceil(1.5 x missing) completions (48 for 32 programs), read each into at most one program
-   (`synthesis.llm.candidates`), and repeat with the deficit until 32 programs are kept (at most
-   `rounds` rounds). Every completion, the path that produced its program or why both paths failed, is
-   logged.
+1. Ask for ceil(1.5 x missing) completions (48 for 32 programs), read each (`synthesis.llm.candidates`,
+   the faithful reader by default: no program or one, two when its Python and DSL disagree; the
+   release's reader: at most one), and repeat with the deficit until 32 programs are kept (at most
+   `rounds` rounds). Every completion, its finish reason, the path that produced its programs and the
+   reasons (rejections, repairs, disagreements) are logged; `summarise` counts them.
 2. Evaluate the 32 programs (each counts; the run stops if one solves the task), sort them by return,
    best first (ties keep their order).
 3. Scheduled hill climbing whose climbs start from the sorted programs in turn, cycling, never from a
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -32,30 +34,50 @@ OVERSAMPLING = 1.5  # completions asked per missing program
 
 
 def llm_programs(task: Task, client: ChatClient, seed: int, count: int = 32, rounds: int = 5,
-                 log_path: Path | None = None, user: str | None = None) -> list[Program]:  # fmt: skip
-    """`count` programs written by the model for `task` (asked with `user`, by default the task's prompt);
-    the choice between a completion's Python and DSL readings uses an RNG seeded with `seed`."""
-    rng = np.random.default_rng([seed, 1])
+                 log_path: Path | None = None, user: str | None = None, reader: str = "faithful") -> list[Program]:  # fmt: skip
+    """`count` programs written by the model for `task` (asked with `user`, by default the task's prompt),
+    read by `reader`; the release's reader draws its choices from `RandomState(seed)` as the release."""
+    rng = np.random.RandomState(seed)
     system, user = system_prompt(task.language), user or user_prompt(task)
     programs: list[Program] = []
     for round_number in range(1, rounds + 1):
         if len(programs) >= count:
             break
         asked = math.ceil((count - len(programs)) * OVERSAMPLING)
-        for text in client.complete(system, user, asked):
-            reading = read_completion(text, rng, task.language)
-            if reading.program is not None:
-                programs.append(reading.program)
+        if reader == "release":
+            rng.randint(0, 2**32)  # the release draws (and only logs) a seed per request
+        for completion in client.complete_detailed(system, user, asked):
+            reading = read_completion(completion.text, task.language, reader=reader,
+                                      finish_reason=completion.finish_reason, rng=rng)  # fmt: skip
+            programs.extend(reading.programs)
             if log_path is not None:
-                record = {"round": round_number, "completion": text, "path": reading.path,
-                          "program": str(reading.program) if reading.program else None,
-                          "python_error": reading.python_error, "dsl_error": reading.dsl_error}  # fmt: skip
+                record = {"round": round_number, "completion": completion.text,
+                          "finish_reason": completion.finish_reason, **reading.to_json()}  # fmt: skip
                 with open(log_path, "a") as f:
                     f.write(json.dumps(record) + "\n")
     if len(programs) < count:
-        raise LlmError(f"only {len(programs)} of {count} completions gave a program after {rounds} rounds; "
+        raise LlmError(f"only {len(programs)} of {count} programs from the completions after {rounds} rounds; "
                        f"see {log_path or 'the candidate log'} for the reasons")  # fmt: skip
     return programs[:count]
+
+
+def summarise(readings: list[dict], client: ChatClient) -> dict:
+    """Counts over the logged readings (candidates.jsonl records) and the client's requests and tokens:
+    completions, accepted / rejected completions, programs read, cut-off answers, disagreements, paths,
+    and the reasons of the rejected completions by kind (`synthesis.llm.candidates.REASON_KINDS`)."""
+    rejected = [r for r in readings if r["program"] is None]
+    kinds = Counter(reason.split(":", 1)[0] for r in rejected for reason in r["reasons"])
+    return {
+        **client.accounting(),
+        "completions": len(readings),
+        "accepted": len(readings) - len(rejected),
+        "rejected": len(rejected),
+        "programs_read": sum(len(r["programs"]) for r in readings),
+        "cut_off": sum(r.get("finish_reason") == "length" for r in readings),
+        "disagreements": sum(r["path"] == "python+dsl" for r in readings),
+        "paths": dict(sorted(Counter(r["path"] for r in readings if r["path"]).items())),
+        "rejections": dict(sorted(kinds.items())),
+    }
 
 
 class LlmGs(ScheduledHillClimbing):

@@ -4,7 +4,9 @@ For every task, protocol and method over the seeds found: the best return ever e
 standard error), under the leaps protocol also the final centre's score (LEAPS' own number), the best
 program's held-out returns (unseen instances, and 100x100 grids where LEAPS' Table 9 has the task), how
 many seeds reached 1 and the evaluations they needed (mean +- standard error), the evaluations and wall
-time spent; and per task a PNG of the best return against program evaluations (log x axis, the mean over
+time spent; for LLM-GS runs, a second table of what the model cost and gave (requests, prompt and
+completion tokens, completions accepted and rejected, cut-off answers, rejection reasons by kind, summed
+over the seeds); and per task a PNG of the best return against program evaluations (log x axis, the mean over
 seeds with a +- one standard error band), as the papers plot it.
 """
 
@@ -122,6 +124,32 @@ def table(runs: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def llm_table(runs: list[dict]) -> str:
+    """Requests, tokens and readings of the runs that asked a model (result.json "llm"), summed over seeds."""
+    groups: dict[tuple[str, str, str], list[dict]] = defaultdict(list)
+    for run in runs:
+        if run.get("llm"):
+            groups[(run["task"], run["method"], run["llm"]["reader"])].append(run["llm"])
+    if not groups:
+        return ""
+    lines = [("| task | method | reader | seeds | requests | prompt tokens | completion tokens | accepted / completions "
+             "| cut off | disagreements | rejections by kind |"), "|---|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for (task, method, reader), group in sorted(groups.items()):
+        total = {k: sum(g[k] for g in group) for k in ("requests_sent", "requests_replayed", "prompt_tokens",
+                                                       "completion_tokens", "completions", "accepted", "cut_off",
+                                                       "disagreements")}  # fmt: skip
+        kinds: dict[str, int] = defaultdict(int)
+        for g in group:
+            for kind, count in g["rejections"].items():
+                kinds[kind] += count
+        requests = total["requests_sent"] + total["requests_replayed"]
+        reasons = ", ".join(f"{kind} {count}" for kind, count in sorted(kinds.items())) or "—"
+        lines.append(f"| {task} | {method} | {reader} | {len(group)} | {requests} | {total['prompt_tokens']:,} | "
+                     f"{total['completion_tokens']:,} | {total['accepted']} / {total['completions']} | "
+                     f"{total['cut_off']} | {total['disagreements']} | {reasons} |")  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
 def plot_task(task: str, runs: list[dict], path: Path) -> None:
     import matplotlib
 
@@ -168,6 +196,8 @@ def write_report(runs_dir: Path, out: Path | None = None) -> Path:
     out = out or runs_dir
     (out / "plots").mkdir(parents=True, exist_ok=True)
     text = f"# Search runs in `{runs_dir}`\n\n" + table(runs) + "\n"
+    if llm := llm_table(runs):
+        text += "## What the model cost and gave\n\n" + llm + "\n"
     for task in sorted({r["task"] for r in runs}):
         path = out / "plots" / f"{task}.png"
         plot_task(task, [r for r in runs if r["task"] == task], path)

@@ -106,6 +106,6 @@ def revise(task_name: str, method: str, out: str | Path, *, seed: int = 0, round
     result = {"task": task.name, "method": method, "seed": seed, "rounds": rounds,
               "best_return_per_round": [r["best_return"] for r in history],
               "best_program": max(history, key=lambda r: r["best_return"])["best_program"],
-              "requests_sent": client.requests, "run_dir": str(run_dir)}  # fmt: skip
+              **client.accounting(), "run_dir": str(run_dir)}  # fmt: skip
     write_atomic(run_dir / "result.json", json.dumps(result, indent=1) + "\n")
     return result

@@ -47,6 +47,21 @@ from synthesis.search import HillClimbing, RandomSearch, ScheduledHillClimbing, 
 METHODS = ("hc", "shc", "random", "llm-gs", "cem", "cebs")
 KAREL_BUDGET = 1_000_000  # default program evaluations of a Karel search (the papers)
 MINIGRID_BUDGET = 10_000  # ... and of a MiniGrid search (LLM-GS)
+LLM_COUNTS = (
+    "reader",
+    "requests_sent",
+    "failed_requests",
+    "requests_replayed",
+    "prompt_tokens",
+    "completion_tokens",
+    "completions",
+    "accepted",
+    "rejected",
+    "programs_read",
+    "cut_off",
+    "disagreements",
+    "rejections",
+)  # result.json "llm"
 CHECKPOINT_SECONDS = 5.0  # at most this long between checkpoints (and at every new best)
 
 
@@ -78,6 +93,7 @@ class SearchConfig:
     request_timeout: float = 300.0  # seconds
     max_retries: int = 5  # SDK retries with backoff on 429 / 5xx / timeouts
     llm_cache: str = ""  # folder of recorded requests: replayed without network, new ones recorded there
+    reader: str = "faithful"  # llm-gs: how answers are read, faithful | release (synthesis.llm.candidates)
     checkpoint: str = "weights/leaps.ckpt"  # cem / cebs: the program VAE whose latent space is searched
     population: int = 32  # cem / cebs: latents per iteration (k)
     elites: int = 2  # cem / cebs: elites per iteration (e)
@@ -93,6 +109,8 @@ class SearchConfig:
         minigrid = self.task in MINIGRID_TASKS
         if self.budget is None:
             self.budget = MINIGRID_BUDGET if minigrid else KAREL_BUDGET
+        if self.reader not in ("faithful", "release"):
+            raise ValueError(f"unknown reader {self.reader!r}; known: faithful, release")
         if self.protocol not in PROTOCOLS:
             raise ValueError(f"unknown protocol {self.protocol!r}; known: {', '.join(PROTOCOLS)}")
         for name, known in (("ratio", RATIOS), ("scheduler", SCHEDULERS), ("interpolation", INTERPOLATIONS),
@@ -273,25 +291,26 @@ class Run:
         if self.search.initial:
             return
         from synthesis.llm.client import ChatClient, LlmSettings
-        from synthesis.llm_gs import llm_programs
+        from synthesis.llm_gs import llm_programs, summarise
 
         c = self.config
         settings = LlmSettings(c.model, c.temperature, c.top_p, c.completions_per_request, c.max_tokens or None,
                                c.request_timeout, c.max_retries)  # fmt: skip
         llm_dir = self.dir / "llm"
         llm_dir.mkdir(exist_ok=True)
-        for name in ("requests.jsonl", "candidates.jsonl"):
+        for name in ("requests.jsonl", "candidates.jsonl", "summary.json"):
             (llm_dir / name).unlink(missing_ok=True)
         client = ChatClient(settings, c.llm_cache or llm_dir / "cache", llm_dir / "requests.jsonl")
-        programs = llm_programs(self.task, client, c.seed, c.llm_programs, c.llm_rounds, llm_dir / "candidates.jsonl")
-        readings = [json.loads(line) for line in (llm_dir / "candidates.jsonl").read_text().splitlines()]
-        summary = {"settings": client.describe(), "requests_sent": client.requests,
-                   "failed_requests": client.failed_requests, "completions": len(readings),
-                   "accepted": sum(r["program"] is not None for r in readings),
-                   "rejected": sum(r["program"] is None for r in readings),
-                   "paths": {p: sum(r["path"] == p for r in readings) for p in ("python", "dsl")},
-                   "programs": [str(p) for p in programs]}  # fmt: skip
-        write_atomic(llm_dir / "summary.json", json.dumps(summary, indent=1) + "\n")
+        candidates = llm_dir / "candidates.jsonl"
+        try:
+            programs = llm_programs(self.task, client, c.seed, c.llm_programs, c.llm_rounds, candidates,
+                                    reader=c.reader)  # fmt: skip
+        finally:  # the counts are written also when too few programs came
+            readings = [json.loads(line) for line in candidates.read_text().splitlines()] if candidates.exists() else []
+            summary = {"settings": client.describe(), "reader": c.reader, **summarise(readings, client)}
+            write_atomic(llm_dir / "summary.json", json.dumps(summary, indent=1) + "\n")
+        write_atomic(llm_dir / "summary.json", json.dumps({**summary, "programs": [str(p) for p in programs]},
+                                                          indent=1) + "\n")  # fmt: skip
         self.search.initial = programs
 
     def _check_config(self) -> None:
@@ -351,6 +370,10 @@ class Run:
         if search.best_program is not None:
             best = heldout(c.protocol, c.task, search.best_program, reset_quirk=c.topoff_reset_quirk)
             summary.update(best)
+        llm_summary = self.dir / "llm" / "summary.json"
+        if c.method == "llm-gs" and llm_summary.exists():
+            llm = json.loads(llm_summary.read_text())
+            summary["llm"] = {k: llm[k] for k in LLM_COUNTS}
         if hasattr(search, "centre_return"):  # LEAPS' own number: the final centre's score and program
             summary.update(centre_return=search.centre_return, centre_program=str(search.centre_program),
                            iterations=search.iteration, converged=search.converged)  # fmt: skip

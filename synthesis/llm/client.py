@@ -19,6 +19,11 @@ Record and replay: every request (model, messages, sampling settings; never the 
 completions are written to the cache folder, keyed by a hash of the request and its occurrence number (the
 k-th identical request of a run is a separate entry). A request found there is answered from it without
 network, so a run repeated with the same cache is identical and needs no endpoint.
+
+Accounting: each completion keeps its `finish_reason` (`length`: cut off by `max_tokens`), each request
+its `usage` (prompt and completion tokens, as the server reports them; None where it reports none). Both
+are recorded in the cache and in the request log, so a replayed run counts the same tokens as the run it
+replays.
 """
 
 from __future__ import annotations
@@ -45,6 +50,12 @@ class LlmSettings:
     max_tokens: int | None = None
     request_timeout: float = 300.0  # seconds per request
     max_retries: int = 5  # SDK retries with backoff on 429 / 5xx / timeouts
+
+
+@dataclass(frozen=True)
+class Completion:
+    text: str
+    finish_reason: str | None  # "stop", "length" (cut off by max_tokens), ...; None where not recorded
 
 
 class LlmError(RuntimeError):
@@ -87,16 +98,24 @@ class ChatClient:
         self.supports_n = True
         self.requests = 0  # requests answered by the endpoint (cache hits excluded), malformed answers included
         self.failed_requests = 0  # answers that were not usable chat completions
+        self.replayed = 0  # requests answered from the cache
+        self.prompt_tokens = self.completion_tokens = 0  # over all requests, replayed ones included
+        self.usage_missing = 0  # requests whose server reported no usage
         self._client = None
+        self._last: tuple[list[str | None], dict | None] = ([], None)  # the last call's finish reasons, usage
 
     def complete(self, system: str, user: str, n: int) -> list[str]:
-        texts: list[str] = []
-        while len(texts) < n:
-            want = min(n - len(texts), self.settings.completions_per_request if self.supports_n else 1)
-            texts += self._request(system, user, want)
-        return texts[:n]
+        return [c.text for c in self.complete_detailed(system, user, n)]
 
-    def _request(self, system: str, user: str, n: int) -> list[str]:
+    def complete_detailed(self, system: str, user: str, n: int) -> list[Completion]:
+        """n completions with their finish reasons."""
+        out: list[Completion] = []
+        while len(out) < n:
+            want = min(n - len(out), self.settings.completions_per_request if self.supports_n else 1)
+            out += self._request(system, user, want)
+        return out[:n]
+
+    def _request(self, system: str, user: str, n: int) -> list[Completion]:
         body = {
             "model": self.settings.model,
             "messages": [{"role": "system", "content": system}, {"role": "user", "content": user}],
@@ -111,15 +130,18 @@ class ChatClient:
         entry = f"{digest}-{self.seen[digest]}.json"
         cached = self.cache_dir / entry if self.cache_dir else None
         if cached is not None and cached.exists():
-            texts = _read_cache_entry(cached)
-            self._log(body, texts, source="cache")
-            return texts
+            texts, reasons, usage = _read_cache_entry(cached)
+            self.replayed += 1
+            self._log(body, texts, reasons, usage, source="cache")
+            return [Completion(t, r) for t, r in zip(texts, reasons)]
         texts = self._call(body)
+        reasons, usage = self._last
         if cached is not None:
             self.cache_dir.mkdir(parents=True, exist_ok=True)
-            write_atomic(cached, json.dumps({"request": body, "completions": texts}, indent=1) + "\n")
-        self._log(body, texts, source="endpoint")
-        return texts
+            record = {"request": body, "completions": texts, "finish_reasons": reasons, "usage": usage}
+            write_atomic(cached, json.dumps(record, indent=1) + "\n")
+        self._log(body, texts, reasons, usage, source="endpoint")
+        return [Completion(t, r) for t, r in zip(texts, reasons)]
 
     def _call(self, body: dict) -> list[str]:
         """The completions of one request; a malformed answer is asked again, at most `max_retries` times."""
@@ -153,6 +175,7 @@ class ChatClient:
             raise MalformedAnswerError(f"the body is not valid JSON ({error})") from None
         self.requests += 1
         texts = _completions(response)
+        self._last = ([getattr(choice, "finish_reason", None) for choice in response.choices], _usage(response))
         if body["n"] > 1 and len(texts) < body["n"]:
             self.supports_n = False  # a server that ignores n: keep what came, ask one at a time
         return texts
@@ -170,12 +193,26 @@ class ChatClient:
                                   timeout=self.settings.request_timeout, max_retries=self.settings.max_retries)  # fmt: skip
         return self._client
 
-    def _log(self, body: dict, texts: list[str], source: str) -> None:
+    def _log(self, body: dict, texts: list[str], reasons: list, usage: dict | None, source: str) -> None:
+        if usage is None:
+            self.usage_missing += 1
+        else:
+            self.prompt_tokens += usage["prompt_tokens"] or 0
+            self.completion_tokens += usage["completion_tokens"] or 0
         if self.log_path is None:
             return
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        record = {"source": source, "request": body, "completions": texts, "finish_reasons": reasons,
+                  "usage": usage}  # fmt: skip
         with open(self.log_path, "a") as f:
-            f.write(json.dumps({"source": source, "request": body, "completions": texts}) + "\n")
+            f.write(json.dumps(record) + "\n")
+
+    def accounting(self) -> dict:
+        """Requests and tokens so far (tokens over endpoint and replayed requests alike)."""
+        return {"requests_sent": self.requests, "failed_requests": self.failed_requests,
+                "requests_replayed": self.replayed,
+                "prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
+                "requests_without_usage": self.usage_missing}  # fmt: skip
 
     def describe(self) -> dict:
         """The settings and the endpoint, safe to write: credentials removed (`redact_url`)."""
@@ -209,13 +246,28 @@ def _first_line(error: Exception) -> str:
     return lines[0] if lines else type(error).__name__
 
 
-def _read_cache_entry(path: Path) -> list[str]:
-    """The recorded completions of a cache entry; an unreadable entry is an `LlmError` naming it."""
+def _read_cache_entry(path: Path) -> tuple[list[str], list[str | None], dict | None]:
+    """The recorded completions, finish reasons and usage of a cache entry (entries written before finish
+    reasons were recorded give None for both); an unreadable entry is an `LlmError` naming it."""
     try:
-        texts = json.loads(path.read_text())["completions"]
+        record = json.loads(path.read_text())
+        texts = record["completions"]
     except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as error:
         raise LlmError(f"cache entry {path} cannot be read ({type(error).__name__}: {_first_line(error)}); "
                        "delete it to ask the endpoint again") from None  # fmt: skip
     if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
         raise LlmError(f"cache entry {path} holds no list of completion texts; delete it to ask the endpoint again")
-    return texts
+    reasons = record.get("finish_reasons") or [None] * len(texts)
+    usage = record.get("usage")
+    if len(reasons) != len(texts) or not (usage is None or isinstance(usage, dict)):
+        raise LlmError(f"cache entry {path} has finish reasons or usage that do not match its completions; "
+                       "delete it to ask the endpoint again")  # fmt: skip
+    return texts, reasons, usage
+
+
+def _usage(response) -> dict | None:
+    usage = getattr(response, "usage", None)
+    if usage is None:
+        return None
+    return {"prompt_tokens": getattr(usage, "prompt_tokens", None),
+            "completion_tokens": getattr(usage, "completion_tokens", None)}

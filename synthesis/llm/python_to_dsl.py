@@ -4,20 +4,27 @@ Mappings (the LLM-GS table, `reference/llm_gs.md` 1.3, plus what a real parser m
 
 | Python | DSL |
 |---|---|
-| `def run(): s` (or the only function, or top-level statements) | `DEF run m( s m)` |
+| `def run(): s` (the entry point: see below) | `DEF run m( s m)` |
+| `helper()` (a function defined in the answer, without parameters) | its body, inlined (recursion is rejected) |
 | `move()`, `turnLeft()`, ... (also `self.move()`, `karel.move()`) | `move`, `turnLeft`, ... |
 | `while b: s` | `WHILE c( b c) w( s w)` |
 | `while True: s` | `REPEAT R=19 r( s r)` (as the reference's repair pass) |
+| `for ...: s` / `while b: s` with `else: t` | the loop, then `t` (without `break`, the else block always runs) |
 | `if b: s` / `if b: s else: t` | `IF c( b c) i( s i)` / `IFELSE c( b c) i( s i) ELSE e( t e)` |
 | `if a: s elif b: t else: u` | `IFELSE c( a c) i( s i) ELSE e( IFELSE c( b c) ... e)` (nested) |
 | `for _ in range(n)`, `range(a, b)`, `range(a, b, k)` | `REPEAT R=len(range(...)) r( s r)`, clamped to 0..19 |
 | `not b`, `not not b` | `not c( b c)`, `b` |
 | `frontIsClear()`, ... | `frontIsClear`, ... |
-| MiniGrid: `forward()`, ...; `front_object_type("lava")` (or `(lava)`) | `forward`, ...; `front_object_type h( lava h)` |
+| MiniGrid: `forward()`, ...; `front_object_type("lava")` (or `(lava)`, `("Lava")`) | `forward`, ...; `front_object_type h( lava h)` |
+
+The entry point: `run()` when the code defines it (top-level code may only call it); otherwise, when the
+top-level code is one call of a defined function, that function; otherwise, when there is top-level code,
+that code (the functions it calls are helpers); otherwise the only function. Imports and an
+`if __name__ == "__main__":` guard are looked through.
 
 Comments, blank lines, docstrings, `pass` and tabs are accepted; a block left empty, an unknown call,
-`and`/`or`, comparisons, variables, `break`/`return` and other statements are rejected with a
-`ConversionError` that names the line.
+`and`/`or`, comparisons, variables, `break`/`return`, helpers with parameters and other statements
+are rejected with a `ConversionError` that names the line.
 """
 
 from __future__ import annotations
@@ -56,53 +63,131 @@ def _convert(source: str, language: Language) -> Program:
     except (SyntaxError, MemoryError) as error:  # MemoryError: CPython's parser stack on deep nesting
         line = getattr(error, "lineno", None)
         raise ConversionError(f"not valid Python (line {line}): {getattr(error, 'msg', 'too deeply nested')}") from None
-    functions = [node for node in module.body if isinstance(node, ast.FunctionDef)]
-    run = next((f for f in functions if f.name == "run"), functions[0] if len(functions) == 1 else None)
-    if run is not None:
-        body = run.body
+    functions: dict[str, ast.FunctionDef] = {}
+    top: list[ast.stmt] = []
+    for node in _top_level(module.body):
+        if isinstance(node, ast.FunctionDef):
+            functions[node.name] = node
+        else:
+            top.append(node)
+    calls = [_called(node) for node in top]
+    if "run" in functions:
+        entry = "run"
+        if any(name != "run" for name in calls):
+            line = top[next(i for i, name in enumerate(calls) if name != "run")].lineno
+            raise ConversionError(f"line {line}: top-level code besides run() (which is the program)")
+    elif len(top) == 1 and calls[0] in functions:
+        entry = calls[0]
+    elif top:
+        entry = None
+    elif len(functions) == 1:
+        [entry] = functions
     elif functions:
-        raise ConversionError(f"several functions and none named run: {', '.join(f.name for f in functions)}")
+        raise ConversionError(f"several functions and none named run or called: {', '.join(functions)}")
     else:
-        body = module.body
-    return Program(_block(body, "the program", language))
+        raise ConversionError("no code")
+    converter = _Converter(language, functions)
+    if entry is None:
+        return Program(converter.block(top, "the program"))
+    return Program(converter.function(entry, functions[entry].lineno))
 
 
-def _block(statements: list[ast.stmt], where: str, language: Language) -> tuple[Stmt, ...]:
+def _top_level(body: list[ast.stmt]) -> list[ast.stmt]:
+    """Module statements without imports and docstrings, an `if __name__ == "__main__":` guard opened."""
+    out: list[ast.stmt] = []
+    for node in body:
+        if isinstance(node, ast.Import | ast.ImportFrom | ast.Pass):
+            continue
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+            continue
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Compare) and \
+                isinstance(node.test.left, ast.Name) and node.test.left.id == "__name__":  # fmt: skip
+            out += _top_level(node.body)
+            continue
+        out.append(node)
+    return out
+
+
+def _called(node: ast.stmt) -> str | None:
+    if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call) and isinstance(node.value.func, ast.Name):
+        return node.value.func.id
+    return None
+
+
+class _Converter:
+    """Statements to DSL statements; calls of the answer's own functions are inlined."""
+
+    def __init__(self, language: Language, functions: dict[str, ast.FunctionDef]):
+        self.language, self.functions = language, functions
+        self.active: list[str] = []  # functions being inlined (a repeat is recursion)
+
+    def function(self, name: str, line: int) -> tuple[Stmt, ...]:
+        node = self.functions[name]
+        if name in self.active:
+            raise ConversionError(f"line {line}: {name}() is recursive (not expressible in the DSL)")
+        if node.args.args or node.args.posonlyargs or node.args.kwonlyargs or node.args.vararg or node.args.kwarg:
+            raise ConversionError(f"line {node.lineno}: {name}() takes parameters (not in the DSL)")
+        self.active.append(name)
+        try:
+            return self.block(node.body, f"{name}()")
+        finally:
+            self.active.pop()
+
+    def block(self, statements: list[ast.stmt], where: str) -> tuple[Stmt, ...]:
+        return _block(statements, where, self.language, self)
+
+
+def _block(statements: list[ast.stmt], where: str, language: Language, converter: _Converter) -> tuple[Stmt, ...]:
     converted: list[Stmt] = []
     for node in statements:
-        converted.extend(_statement(node, language))
+        converted.extend(_statement(node, language, converter))
     if not converted:
         raise ConversionError(f"{where} is empty (DSL blocks need at least one statement)")
     return tuple(converted)
 
 
-def _statement(node: ast.stmt, language: Language) -> list[Stmt]:
+def _statement(node: ast.stmt, language: Language, converter: _Converter) -> list[Stmt]:
     line = f"line {node.lineno}"
+
+    def block(statements: list[ast.stmt], where: str) -> tuple[Stmt, ...]:
+        return _block(statements, where, language, converter)
+
     if isinstance(node, ast.Pass) or (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)):
         return []  # `pass` and docstrings
     if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
+        func = node.value.func
+        if isinstance(func, ast.Name) and func.id in converter.functions:  # the answer's own function
+            return list(converter.function(func.id, node.lineno))
         name, _ = _call(node.value, line, language)
         action = language.action(name)
         if action is None:
             raise ConversionError(f"{line}: {name}() is not an action ({', '.join(language.actions.__members__)})")
         return [Act(action)]
     if isinstance(node, ast.While):
-        if node.orelse:
-            raise ConversionError(f"{line}: while ... else is not in the DSL")
+        loop_body = block(node.body, f"the while loop at {line}")
         if isinstance(node.test, ast.Constant):
-            count = MAX_REPEAT if node.test.value else 0
-            return [Repeat(count, _block(node.body, f"the while loop at {line}", language))]
-        return [While(_condition(node.test, line, language), _block(node.body, f"the while loop at {line}", language))]
+            loop: Stmt = Repeat(MAX_REPEAT if node.test.value else 0, loop_body)
+        else:
+            loop = While(_condition(node.test, line, language), loop_body)
+        return [loop, *_else(node, language, converter)]
     if isinstance(node, ast.If):
         cond = _condition(node.test, line, language)
-        then = _block(node.body, f"the if at {line}", language)
+        then = block(node.body, f"the if at {line}")
         if not node.orelse:
             return [If(cond, then)]
-        return [IfElse(cond, then, _block(node.orelse, f"the else of the if at {line}", language))]
+        return [IfElse(cond, then, block(node.orelse, f"the else of the if at {line}"))]
     if isinstance(node, ast.For):
-        return [Repeat(_range_count(node.iter, line), _block(node.body, f"the for loop at {line}", language))]
+        loop = Repeat(_range_count(node.iter, line), block(node.body, f"the for loop at {line}"))
+        return [loop, *_else(node, language, converter)]
     kind = type(node).__name__.lower()
     raise ConversionError(f"{line}: {kind} statements are not in the DSL")
+
+
+def _else(loop: ast.For | ast.While, language: Language, converter: _Converter) -> tuple[Stmt, ...]:
+    """A loop's else block runs once the loop ends (there is no `break` to skip it)."""
+    if not loop.orelse:
+        return ()
+    return _block(loop.orelse, f"the else of the loop at line {loop.lineno}", language, converter)
 
 
 def _call(call: ast.Call, line: str, language: Language) -> tuple[str, str | None]:
@@ -117,9 +202,9 @@ def _call(call: ast.Call, line: str, language: Language) -> tuple[str, str | Non
         return name, None
     arg = call.args[0] if len(call.args) == 1 and not call.keywords else None
     if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
-        return name, arg.value
+        return name, arg.value.lower()  # "Lava" is lava
     if isinstance(arg, ast.Name):
-        return name, arg.id
+        return name, arg.id.lower()
     raise ConversionError(f'{line}: {name}() takes one argument, a name such as "{language.arguments[name][0]}"')
 
 

@@ -5,7 +5,9 @@ It answers POST /v1/chat/completions from a script of behaviours, one per reques
 `slow_seconds` before answering), "no_n" (400 when n > 1), "one" (one choice whatever n), and broken 200
 answers: "empty" (`"choices": []`), "bad_json" (a JSON body cut short), "html" (an HTML page, as a proxy's
 login or error page), "no_content" (a choice whose message has no content). Requests (bodies and headers)
-are kept in `requests`.
+are kept in `requests`. An answer is a text (finish reason "stop") or a pair (text, finish reason). Usage
+is counted in words: prompt tokens = the words of the messages, completion tokens = the words of the
+choices (`words`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,10 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Self
+
+
+def words(text: str) -> int:
+    return len(text.split())
 
 
 class ChatServer:
@@ -54,13 +60,17 @@ class ChatServer:
                 count = 1 if behaviour == "one" else 0 if behaviour == "empty" else n
                 choices = []
                 for i in range(count):
-                    text = server.answers[server.served % len(server.answers)]
+                    answer = server.answers[server.served % len(server.answers)]
+                    text, finish = answer if isinstance(answer, tuple) else (answer, "stop")
                     server.served += 1
                     message = {"role": "assistant", "content": None if behaviour == "no_content" else text}
-                    choices.append({"index": i, "message": message, "finish_reason": "stop"})
+                    choices.append({"index": i, "message": message, "finish_reason": finish})
+                prompt = sum(words(m["content"]) for m in body["messages"])
+                completion = sum(words(c["message"]["content"] or "") for c in choices)
                 self.reply(200, {"id": "chatcmpl-test", "object": "chat.completion", "created": 0,
                                  "model": body["model"], "choices": choices,
-                                 "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}})  # fmt: skip
+                                 "usage": {"prompt_tokens": prompt, "completion_tokens": completion,
+                                           "total_tokens": prompt + completion}})  # fmt: skip
 
             def reply(self, status, payload, headers=None, raw=None, content_type="application/json"):
                 data = json.dumps(payload).encode() if raw is None else raw

@@ -2,7 +2,6 @@
 
 import re
 
-import numpy as np
 import pytest
 
 from synthesis.llm.candidates import read_completion
@@ -71,6 +70,27 @@ PYTHON_CASES = {
     "method style": ("def run():\n    karel.move()\n    self.turnLeft()", "DEF run m( move turnLeft m)"),
     "other function name": ("def solve():\n    move()", "DEF run m( move m)"),
     "top-level statements": ("move()\nturnLeft()", "DEF run m( move turnLeft m)"),
+    "top-level code calling a helper": (
+        "def step():\n    move()\n    turnLeft()\nwhile frontIsClear():\n    step()",
+        "DEF run m( WHILE c( frontIsClear c) w( move turnLeft w) m)",
+    ),
+    "the function top-level code calls": (
+        "def helper():\n    turnLeft()\ndef main():\n    helper()\n    move()\nmain()",
+        "DEF run m( turnLeft move m)",
+    ),
+    "helpers inlined into run": (
+        "def run():\n    turn_around()\n    move()\ndef turn_around():\n    turnLeft()\n    turnLeft()",
+        "DEF run m( turnLeft turnLeft move m)",
+    ),
+    "main guard": ('def run():\n    move()\nif __name__ == "__main__":\n    run()', "DEF run m( move m)"),
+    "for else": (
+        "def run():\n    for _ in range(2):\n        move()\n    else:\n        putMarker()",
+        "DEF run m( REPEAT R=2 r( move r) putMarker m)",
+    ),
+    "while else": (
+        "def run():\n    while frontIsClear():\n        move()\n    else:\n        turnLeft()",
+        "DEF run m( WHILE c( frontIsClear c) w( move w) turnLeft m)",
+    ),
     "nested": (
         "def run():\n    for _ in range(3):\n        while markersPresent():\n            pickMarker()\n        move()",
         "DEF run m( REPEAT R=3 r( WHILE c( markersPresent c) w( pickMarker w) move r) m)",
@@ -88,6 +108,9 @@ PYTHON_ERRORS = {
     "syntax error": ("def run(:\n    move()", "not valid Python"),
     "arguments": ("def run():\n    move(2)", "takes no arguments"),
     "two functions": ("def a():\n    move()\ndef b():\n    move()", "several functions"),
+    "recursion": ("def go():\n    move()\n    go()\ndef run():\n    go()", "go() is recursive"),
+    "helper with parameters": ("def go(n):\n    move()\ndef run():\n    go(2)", "go() takes parameters"),
+    "code besides run": ("def run():\n    move()\nturnLeft()\nrun()", "top-level code besides run()"),
     "assignment": ("def run():\n    x = 1\n    move()", "assign statements"),
 }
 
@@ -109,9 +132,18 @@ DSL_CASES = {
     "call parentheses": ("DEF run m( WHILE c( frontIsClear() c) w( move() w) m)", f"DEF run m( {W} m)"),
     "spaced brackets": ("DEF run m ( WHILE c ( frontIsClear c ) w ( move w ) m )", f"DEF run m( {W} m)"),
     "bare parentheses": ("DEF run m( WHILE (frontIsClear) ( move ) m)", f"DEF run m( {W} m)"),
-    "wrong closers": ("DEF run m( WHILE c( frontIsClear c) w( move r) m)", f"DEF run m( {W} m)"),
-    "missing final closers": ("DEF run m( WHILE c( frontIsClear c) w( move", f"DEF run m( {W} m)"),
+    "wrong closer letter": ("DEF run m( WHILE c( frontIsClear c) w( move r) m)", f"DEF run m( {W} m)"),
+    "missing final closers, one place": ("DEF run m( WHILE c( frontIsClear c) w( move", f"DEF run m( {W} m)"),
     "missing body opener": ("DEF run m( WHILE c( frontIsClear c) move w) m)", f"DEF run m( {W} m)"),
+    "extra closer dropped": (
+        f"DEF run m( {W} w) turnLeft m)",
+        f"DEF run m( {W} turnLeft m)",
+    ),
+    "an early m) dropped": ("DEF run m( move m) turnLeft m)", "DEF run m( move turnLeft m)"),
+    "missing inner closer before a written outer one": (
+        "DEF run m( WHILE c( frontIsClear c) w( IF c( markersPresent c) i( pickMarker w) move m)",
+        "DEF run m( WHILE c( frontIsClear c) w( IF c( markersPresent c) i( pickMarker i) w) move m)",
+    ),
     "IF with ELSE": (
         "DEF run m( IF c( markersPresent c) i( pickMarker i) ELSE e( move e) m)",
         "DEF run m( IFELSE c( markersPresent c) i( pickMarker i) ELSE e( move e) m)",
@@ -120,49 +152,85 @@ DSL_CASES = {
         "DEF run m( IFELSE c( markersPresent c) i( pickMarker i) m)",
         "DEF run m( IF c( markersPresent c) i( pickMarker i) m)",
     ),
+    "ELSE keyword missing before e(": (
+        "DEF run m( IFELSE c( markersPresent c) i( pickMarker i) e( move e) m)",
+        "DEF run m( IFELSE c( markersPresent c) i( pickMarker i) ELSE e( move e) m)",
+    ),
     "not without brackets": (
         "DEF run m( WHILE c( not frontIsClear c) w( turnLeft w) m)",
         "DEF run m( WHILE c( not c( frontIsClear c) c) w( turnLeft w) m)",
     ),
     "WHILE True": ("DEF run m( WHILE c( True c) w( move w) m)", "DEF run m( REPEAT R=19 r( move r) m)"),
+    "WHILE not False": ("DEF run m( WHILE c( not c( False c) c) w( move w) m)", "DEF run m( REPEAT R=19 r( move r) m)"),
     "R out of range": ("DEF run m( REPEAT R=42 r( move r) m)", "DEF run m( REPEAT R=19 r( move r) m)"),
     "R with spaces": ("DEF run m( REPEAT R = 3 r( move r) m)", "DEF run m( REPEAT R=3 r( move r) m)"),
-    "last DEF wins": ("DEF run m( move m) then better: DEF run m( turnLeft m)", "DEF run m( turnLeft m)"),
+    "REPEAT without R=": ("DEF run m( REPEAT 3 r( move r) m)", "DEF run m( REPEAT R=3 r( move r) m)"),
+    "lower-case keywords": ("def run m( while c( frontIsClear c) w( move w) m)", f"DEF run m( {W} m)"),
+    "comments": ("DEF run m( # walk\n WHILE c( frontIsClear c) w( move w) // to the wall\n m)", f"DEF run m( {W} m)"),
     "semicolons and quotes": ("`DEF run m( move; 'turnLeft' m)`", "DEF run m( move turnLeft m)"),
     "text after the program": (f"DEF run m( {W} m) This walks to the wall.", f"DEF run m( {W} m)"),
+    "the first DEF of the text": ("DEF run m( move m) then better: DEF run m( turnLeft m)", "DEF run m( move m)"),
+}
+
+DSL_ERRORS = {
+    "no program": ("no program here", "no DEF run"),
+    "unknown action": ("DEF run m( jump m)", "unknown word 'jump'"),
+    "empty program": ("DEF run m( m)", "brackets do not match"),
+    "missing closer, two places": ("DEF run m( WHILE c( frontIsClear c) w( move turnLeft", "ambiguous brackets"),
+    "missing e), two places": (
+        f"DEF run m( IFELSE c( markersPresent c) i( move i) ELSE e( turnLeft {W} m)",
+        "ambiguous brackets: 2 readings",
+    ),
+    "an unknown word cuts an open program": ("DEF run m( move and then turnLeft m)", "unknown word 'and'"),
+    "IF with a constant": ("DEF run m( IF c( True c) i( move i) m)", "constant condition"),
+    "a perception as a statement": ("DEF run m( frontIsClear m)", "a condition (frontIsClear)"),
 }
 
 
 @pytest.mark.parametrize(("text", "expected"), DSL_CASES.values(), ids=DSL_CASES.keys())
 def test_dsl_reader_repairs(text, expected):
-    assert str(read_dsl(text)) == expected
+    assert str(read_dsl(text).program) == expected
 
 
-@pytest.mark.parametrize("text", ["no program here", "DEF run m( jump m)", "DEF run m( m)"])
-def test_dsl_reader_rejects_with_a_reason(text):
-    with pytest.raises(DslReadError):
+@pytest.mark.parametrize(("text", "message"), DSL_ERRORS.values(), ids=DSL_ERRORS.keys())
+def test_dsl_reader_rejects_with_a_reason(text, message):
+    with pytest.raises(DslReadError, match=re.escape(message)):
         read_dsl(text)
 
 
-def test_completion_with_prose_and_both_fences_chooses_a_path_with_the_seeded_rng():
+def test_repairs_are_named_in_the_notes():
+    reading = read_dsl("DEF run m( WHILE frontIsClear w( move r) m)")
+    assert reading.notes == ("condition brackets added in WHILE frontIsClear", "r) read as w) after 'WHILE move'")
+
+
+def test_completion_whose_paths_disagree_gives_both_programs_and_says_so():
     text = ("Here is my plan.\n```python\ndef run():\n    while frontIsClear():\n        move()\n```\n"
             "Converted:\n```\nDEF run m( WHILE c( frontIsClear c) w( move w) turnLeft m)\n```\nGood luck!")  # fmt: skip
-    paths = {read_completion(text, np.random.default_rng(seed)).path for seed in range(20)}
-    assert paths == {"python", "dsl"}
-    first = [read_completion(text, np.random.default_rng(3)).program for _ in range(3)]
-    assert first[0] == first[1] == first[2]  # seeded
+    reading = read_completion(text)
+    assert [str(p) for p in reading.programs] == [f"DEF run m( {W} m)", f"DEF run m( {W} turnLeft m)"]
+    assert reading.path == "python+dsl" and reading.reasons[0].startswith("disagreement: python reads")
 
 
 def test_completion_with_several_fences_uses_the_python_one():
     text = "```text\nsome notes\n```\n```python\ndef run():\n    putMarker()\n```\n"
-    reading = read_completion(text, np.random.default_rng(0))
+    reading = read_completion(text)
     assert reading.path == "python" and str(reading.program) == "DEF run m( putMarker m)"
-    assert "no DEF" in reading.dsl_error
+    assert reading.reasons == ("no-dsl: no DEF run outside the Python code",)
 
 
 def test_malformed_completion_is_rejected_with_both_reasons():
-    reading = read_completion("```python\ndef run():\n    while x > 1:\n        move()\n```", np.random.default_rng(0))
-    assert reading.program is None and "perception call" in reading.python_error and "no DEF" in reading.dsl_error
+    reading = read_completion("```python\ndef run():\n    while x > 1:\n        move()\n```")
+    assert reading.program is None and reading.path is None
+    assert [r.split(":")[0] for r in reading.reasons] == ["python-error", "no-dsl"]
+    assert "perception call" in reading.reasons[0]
+
+
+def test_cut_off_answer_is_rejected_by_the_faithful_reader_only():
+    text = f"```\n{'DEF run m( ' + W + ' m)'}\n```"
+    assert read_completion(text, finish_reason="length").reasons == (
+        "cut-off: the answer was cut off by max_tokens (finish_reason length)",
+    )
+    assert str(read_completion(text, finish_reason="length", reader="release").program) == f"DEF run m( {W} m)"
 
 
 @pytest.mark.parametrize(
@@ -181,5 +249,5 @@ def test_malformed_completion_is_rejected_with_both_reasons():
 def test_code_nested_too_deep_is_a_conversion_error(source, message):
     with pytest.raises(ConversionError, match=message):
         python_to_program(source)
-    reading = read_completion(f"```python\n{source}```", np.random.default_rng(0))
-    assert reading.program is None and reading.python_error
+    reading = read_completion(f"```python\n{source}```")
+    assert reading.program is None and reading.reasons[0].startswith("python-error")

@@ -1,5 +1,7 @@
 """The chat client against a real HTTP server on 127.0.0.1, through the real `openai` SDK."""
 
+import json
+
 import pytest
 
 from synthesis.llm.client import ChatClient, LlmError, LlmSettings
@@ -144,3 +146,29 @@ def test_a_corrupt_cache_entry_is_a_clear_error_and_is_kept(endpoint, tmp_path):
 def test_describe_never_shows_credentials_of_the_base_url(monkeypatch, url, shown):
     monkeypatch.setenv("OPENAI_BASE_URL", url)
     assert ChatClient(settings()).describe()["base_url"] == shown
+def test_finish_reasons_and_usage_are_kept_logged_and_replayed(endpoint, tmp_path, monkeypatch):
+    answers = [("a b c", "stop"), ("cut off here", "length")]
+    with endpoint(answers=answers):
+        live = ChatClient(settings(), cache_dir=tmp_path / "cache", log_path=tmp_path / "live.jsonl")
+        completions = live.complete_detailed("one two", "three", 2)
+    assert [(c.text, c.finish_reason) for c in completions] == answers
+    assert live.accounting() == {"requests_sent": 1, "failed_requests": 0, "requests_replayed": 0, "prompt_tokens": 3,
+                                 "completion_tokens": 6, "requests_without_usage": 0}  # fmt: skip
+    [record] = [json.loads(line) for line in (tmp_path / "live.jsonl").read_text().splitlines()]
+    assert record["usage"] == {"prompt_tokens": 3, "completion_tokens": 6}
+    assert record["finish_reasons"] == ["stop", "length"] and record["source"] == "endpoint"
+    monkeypatch.delenv("OPENAI_BASE_URL")
+    replay = ChatClient(settings(), cache_dir=tmp_path / "cache")
+    assert replay.complete_detailed("one two", "three", 2) == completions
+    assert replay.accounting()["prompt_tokens"] == 3 and replay.accounting()["requests_replayed"] == 1
+
+
+def test_cache_entries_without_finish_reasons_replay_as_unknown(tmp_path, endpoint):
+    with endpoint():
+        ChatClient(settings(), cache_dir=tmp_path / "cache").complete("s", "u", 1)
+    [entry] = (tmp_path / "cache").iterdir()
+    record = json.loads(entry.read_text())
+    entry.write_text(json.dumps({"request": record["request"], "completions": record["completions"]}))
+    client = ChatClient(settings(), cache_dir=tmp_path / "cache")
+    [completion] = client.complete_detailed("s", "u", 1)
+    assert completion.finish_reason is None and client.accounting()["requests_without_usage"] == 1

@@ -10,6 +10,7 @@ from karel.tasks import make
 from synthesis.cli import main
 from synthesis.llm.client import ChatClient, LlmError, LlmSettings
 from synthesis.llm_gs import llm_programs
+from synthesis.run import LLM_COUNTS
 from tests.synthesis.chat_server import ChatServer
 
 SEEDS = Path(__file__).parents[2] / "configs" / "search" / "init_programs" / "DoorKey.txt"
@@ -40,11 +41,13 @@ def test_llm_programs_keep_32_of_the_completions_and_log_every_reading(server, t
     assert len(programs) == 32
     readings = [json.loads(line) for line in (tmp_path / "candidates.jsonl").read_text().splitlines()]
     rejected = [r for r in readings if r["program"] is None]
-    # 2 of every 5 answers fail: 29 programs from the first 48 completions, then ceil(1.5 x 3) = 5 more asked
-    assert len(readings) == 48 + 5 and len(rejected) == 21
-    assert {r["round"] for r in readings} == {1, 2}
-    assert all(r["python_error"] and r["dsl_error"] for r in rejected)
-    assert [r["body"]["n"] for r in server.requests] == [48, 5]
+    # 2 of every 5 answers fail; the first answer's Python and DSL differ, so it gives both programs:
+    # 29 completions give 39 programs, enough in one request
+    assert len(readings) == 48 and len(rejected) == 19
+    assert sum(r["path"] == "python+dsl" for r in readings) == 10
+    assert {r["round"] for r in readings} == {1}
+    assert all(len(r["reasons"]) == 2 for r in rejected)  # why each path failed
+    assert [r["body"]["n"] for r in server.requests] == [48]
     request = server.requests[0]["body"]
     assert "DOORKEY" in request["messages"][1]["content"] and "def run()" in request["messages"][0]["content"]
 
@@ -70,8 +73,13 @@ def test_llm_gs_run_replays_exactly_from_its_cache(server, tmp_path, monkeypatch
     assert main([*common, "--out", str(tmp_path / "live")]) == 0
     run_dir = tmp_path / "live" / "DoorKey" / "llm-gs" / "seed_0"
     summary = json.loads((run_dir / "llm" / "summary.json").read_text())
-    assert summary["accepted"] == 32 and summary["rejected"] == 21 and summary["requests_sent"] == 2
-    assert len(summary["programs"]) == 32
+    assert summary["accepted"] == 29 and summary["rejected"] == 19 and summary["requests_sent"] == 1
+    assert summary["programs_read"] == 39 and summary["disagreements"] == 10
+    assert len(summary["programs"]) == 32 and summary["reader"] == "faithful"
+    # the rejected answers: no code at all (10) and a condition that is not a perception (9)
+    assert summary["rejections"] == {"no-dsl": 19, "no-python": 10, "python-error": 9}
+    assert summary["prompt_tokens"] > 0 and summary["completion_tokens"] > 0
+    assert json.loads((run_dir / "result.json").read_text())["llm"] == {k: summary[k] for k in LLM_COUNTS}
     for path in run_dir.rglob("*"):
         if path.is_file() and path.suffix in (".json", ".jsonl", ".yaml", ".txt"):
             assert "sk-test-secret-key" not in path.read_text(), path
@@ -86,6 +94,24 @@ def test_llm_gs_run_replays_exactly_from_its_cache(server, tmp_path, monkeypatch
     assert live_log == replay_log
     assert {k: live[k] for k in ("best_return", "best_program", "evaluations")} == \
         {k: replay[k] for k in ("best_return", "best_program", "evaluations")}  # fmt: skip
+    tokens = ("prompt_tokens", "completion_tokens", "accepted", "rejections")
+    assert {k: live["llm"][k] for k in tokens} == {k: replay["llm"][k] for k in tokens}
+    assert (live["llm"]["requests_sent"], replay["llm"]["requests_sent"], replay["llm"]["requests_replayed"]) == (
+        1,
+        0,
+        1,
+    )
+
+
+def test_llm_gs_run_with_the_release_reader_and_the_report_table(server, tmp_path, capsys):
+    from synthesis.report import write_report
+
+    assert main(["search", "--task", "DoorKey", "--method", "llm-gs", "--budget", "60", "--instances", "4",
+                 "--reader", "release", "--model", "m", "--out", str(tmp_path), "--no_progress"]) == 0  # fmt: skip
+    result = json.loads((tmp_path / "DoorKey" / "llm-gs" / "seed_0" / "result.json").read_text())
+    assert result["llm"]["reader"] == "release" and result["llm"]["accepted"] == 32
+    report = write_report(tmp_path).read_text()
+    assert "| DoorKey | llm-gs | release | 1 | 2 |" in report and "## What the model cost and gave" in report
 
 
 def test_no_endpoint_and_no_cache_is_a_clear_error(tmp_path, monkeypatch, capsys):
