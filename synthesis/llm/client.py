@@ -269,5 +269,7 @@ def _usage(response) -> dict | None:
     usage = getattr(response, "usage", None)
     if usage is None:
         return None
-    return {"prompt_tokens": getattr(usage, "prompt_tokens", None),
-            "completion_tokens": getattr(usage, "completion_tokens", None)}
+    return {
+        "prompt_tokens": getattr(usage, "prompt_tokens", None),
+        "completion_tokens": getattr(usage, "completion_tokens", None),
+    }

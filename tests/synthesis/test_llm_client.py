@@ -146,6 +146,8 @@ def test_a_corrupt_cache_entry_is_a_clear_error_and_is_kept(endpoint, tmp_path):
 def test_describe_never_shows_credentials_of_the_base_url(monkeypatch, url, shown):
     monkeypatch.setenv("OPENAI_BASE_URL", url)
     assert ChatClient(settings()).describe()["base_url"] == shown
+
+
 def test_finish_reasons_and_usage_are_kept_logged_and_replayed(endpoint, tmp_path, monkeypatch):
     answers = [("a b c", "stop"), ("cut off here", "length")]
     with endpoint(answers=answers):
