@@ -22,14 +22,8 @@ from pathlib import Path
 
 import torch
 
-from leaps.module import (
-    CHECKPOINT_INFO,
-    CheckpointError,
-    CheckpointMismatchError,
-    read_checkpoint,
-    save_atomically,
-    state_mismatch,
-)
+from leaps.checkpoint import CheckpointError, CheckpointMismatchError, read_checkpoint
+from leaps.module import CHECKPOINT_INFO, save_atomically, state_mismatch
 
 
 def average_weights(sources: Sequence[str | Path], target: str | Path) -> dict:

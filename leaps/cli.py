@@ -23,8 +23,9 @@ import sys
 
 from pytorch_lightning.cli import LightningCLI, SaveConfigCallback
 
+from leaps.checkpoint import CheckpointError, CheckpointMismatchError, model_settings, read_checkpoint
 from leaps.datamodule import DatasetError, ProgramDataModule
-from leaps.module import CheckpointError, CheckpointMismatchError, LeapsModule, model_settings, read_checkpoint
+from leaps.module import LeapsModule
 
 
 class LeapsCLI(LightningCLI):

@@ -29,7 +29,7 @@ from jsonargparse import ActionConfigFile, ActionYesNo, ArgumentParser
 
 from karel.language import Language
 from karel.tasks import MAX_INSTANCES, MINIGRID_TASKS, TASKS, UnknownTaskError, is_minigrid, make
-from leaps.module import CheckpointError
+from leaps.checkpoint import CheckpointError
 from synthesis.llm.client import LlmError
 from synthesis.run import METHODS, Run, RunFolderError, SearchConfig
 from synthesis.sweep import SweepError
