@@ -163,11 +163,11 @@ class ProgramDataset(Dataset):
         tokens = group["program"].astype(np.int64)
         if len(tokens) > self.max_program_length + 1:
             raise DatasetError(f"group {name!r}: program of {len(tokens)} tokens is longer than allowed")
-        program = np.full(self.max_program_length + 1, PAD_ID, np.int64)
+        program = np.full(self.max_program_length + 1, PAD_ID, np.int64)  # [L+1] padded
         program[: len(tokens)] = tokens
         s_h = group["s_h"]  # [D, H, W, 16] initial states only
         a_len = group["a_h_len"].astype(np.int64)
-        a_h = np.full((len(a_len), self.actions), NOOP_ACTION, np.int64)
+        a_h = np.full((len(a_len), self.actions), NOOP_ACTION, np.int64)  # [D, T] padded with the no-op
         stored = group["a_h"]
         for d, n in enumerate(a_len):
             a_h[d, :n] = stored[d, :n]
@@ -175,7 +175,7 @@ class ProgramDataset(Dataset):
         return {
             "program": torch.from_numpy(program),
             "program_mask": torch.from_numpy(program != PAD_ID),
-            "s_h": torch.from_numpy(np.ascontiguousarray(s_h.transpose(0, 3, 1, 2))).float(),
+            "s_h": torch.from_numpy(np.ascontiguousarray(s_h.transpose(0, 3, 1, 2))).float(),  # [D, 16, H, W]
             "a_h": torch.from_numpy(a_h),
             "a_h_len": torch.from_numpy(a_len),
         }

@@ -69,12 +69,12 @@ class DatasetConfig:
 def random_worlds(rng: np.random.Generator, count: int, config: DatasetConfig) -> Worlds:
     """`count` worlds of the LEAPS dataset distribution (see the module doc)."""
     h, w = config.height, config.width
-    walls = rng.random((count, h, w)) < config.wall_prob
+    walls = rng.random((count, h, w)) < config.wall_prob  # [N, H, W]
     walls[:, 0, :] = walls[:, -1, :] = walls[:, :, 0] = walls[:, :, -1] = True
-    keys = np.where(walls, -1.0, rng.random((count, h, w))).reshape(count, -1)
+    keys = np.where(walls, -1.0, rng.random((count, h, w))).reshape(count, -1)  # [N, H*W]
     cell = keys.argmax(axis=1)  # a uniformly random free cell
-    direction = rng.integers(4, size=count)
-    markers = (rng.random((count, h, w)) < config.marker_prob) & ~walls
+    direction = rng.integers(4, size=count)  # [N]
+    markers = (rng.random((count, h, w)) < config.marker_prob) & ~walls  # [N, H, W]
     return Worlds(torch.from_numpy(walls), torch.from_numpy(markers.astype(np.uint8)),
                   torch.from_numpy(cell // w), torch.from_numpy(cell % w), torch.from_numpy(direction))  # fmt: skip
 
@@ -83,7 +83,7 @@ def _coverage_choice(usable: np.ndarray, states: np.ndarray, branches: np.ndarra
                      config: DatasetConfig, rng: np.random.Generator) -> list[int]:  # fmt: skip
     """Trials kept by the LEAPS branch-coverage rule (module doc, step 3), in order."""
     total = 2 * len(conditions)
-    seen = np.zeros(len(conditions), np.uint8)
+    seen = np.zeros(len(conditions), np.uint8)  # [C] bit 0 / 1: the condition seen false / true
     kept: list[int] = []
     for t in range(len(usable)):
         before = int(np.unpackbits(seen).sum())
@@ -122,9 +122,10 @@ def generate(config: DatasetConfig, progress: bool = True):
             in_batch.add(text)
             batch.append(program)
         worlds = random_worlds(rng, len(batch) * config.trials, config)
-        owner = np.repeat(np.arange(len(batch)), config.trials)
+        owner = np.repeat(np.arange(len(batch)), config.trials)  # [P * trials] program of each world
         traces = execute_pairs(batch, worlds, owner, crashable=True, max_calls=MAX_CALLS,
                                record_branches=config.cover_branches)  # fmt: skip
+        # usable, states: [P, trials]
         usable = (traces.termination.numpy() == int(Termination.PROGRAM_END)).reshape(len(batch), config.trials)
         states = (traces.num_actions.numpy() + 1).reshape(len(batch), config.trials)
         chosen: list[tuple[int, list[int]]] = []
@@ -132,7 +133,7 @@ def generate(config: DatasetConfig, progress: bool = True):
             if config.cover_branches:
                 rows, _, _ = compile_program(program)
                 conditions = np.array([pc for pc, row in enumerate(rows) if row[0] in CONDITION_OPS], np.int64)
-                branch = traces.branches.numpy().reshape(len(batch), config.trials, -1)[i]
+                branch = traces.branches.numpy().reshape(len(batch), config.trials, -1)[i]  # [trials, pcs]
                 kept = _coverage_choice(usable[i], states[i], branch, conditions, config, rng)
             else:
                 ok = usable[i] & (states[i] >= config.min_states) & (states[i] <= config.max_states)
@@ -143,20 +144,20 @@ def generate(config: DatasetConfig, progress: bool = True):
         accepted.update(to_text(batch[i]) for i, _ in chosen)  # a dropped program may be drawn again later
         if not chosen:
             continue
-        index = np.array([i * config.trials + t for i, kept in chosen for t in kept])
+        index = np.array([i * config.trials + t for i, kept in chosen for t in kept])  # [K * D] world rows
         demo_worlds = worlds[torch.from_numpy(index)]
         recorded = execute_pairs([batch[i] for i, _ in chosen], demo_worlds, np.repeat(np.arange(len(chosen)), config.demos),
                                  crashable=True, max_calls=MAX_CALLS, record_actions=config.max_states - 1,
                                  record_states=True)  # fmt: skip
         onehot = recorded.states.to_onehot().view(len(chosen), config.demos, config.max_states, 16, config.height,
-                                                  config.width)  # fmt: skip
+                                                  config.width)  # [K, D, T+1, 16, H, W]  # fmt: skip
         for j, (i, _) in enumerate(chosen):
             yield (
                 batch[i],
                 {
                     "s_h": onehot[j].permute(0, 1, 3, 4, 2).numpy(),  # [10, T+1, H, W, 16]
-                    "a_h": recorded.actions.view(len(chosen), config.demos, -1)[j].numpy(),
-                    "a_h_len": recorded.num_actions.view(len(chosen), config.demos)[j].numpy(),
+                    "a_h": recorded.actions.view(len(chosen), config.demos, -1)[j].numpy(),  # [10, T]
+                    "a_h_len": recorded.num_actions.view(len(chosen), config.demos)[j].numpy(),  # [10]
                 },
             )
         done += len(chosen)

@@ -81,19 +81,19 @@ def _build_tables():
         states.setdefault(name, len(states))
     vocab = {**TOKEN_ID, "<pad>": PAD_ID}
     num_states = len(states)
-    allowed = torch.zeros(num_states, VOCAB_SIZE, dtype=torch.bool)
-    next_state = torch.zeros(num_states, VOCAB_SIZE, dtype=torch.long)
-    push = torch.full((num_states, VOCAB_SIZE), -1, dtype=torch.long)
+    allowed = torch.zeros(num_states, VOCAB_SIZE, dtype=torch.bool)  # [S, V]
+    next_state = torch.zeros(num_states, VOCAB_SIZE, dtype=torch.long)  # [S, V]
+    push = torch.full((num_states, VOCAB_SIZE), -1, dtype=torch.long)  # [S, V] frame pushed, -1 none
     for state, token, nxt, frame in edges:
         s, t = states[state], vocab[token]
         allowed[s, t] = True
         next_state[s, t] = states[nxt]
         push[s, t] = FRAME_IDS[frame] if frame else -1
     after_close = {"m": "end", "w": "next", "r": "next", "if": "next", "ifelse": "else", "e": "next"}
-    closer = torch.tensor([vocab[c] for c, _ in FRAMES.values()])
-    frame_cost = torch.tensor([k for _, k in FRAMES.values()])
-    pop_state = torch.tensor([states[after_close[f]] for f in FRAMES])
-    state_cost = torch.tensor([cost[name] for name in states])
+    closer = torch.tensor([vocab[c] for c, _ in FRAMES.values()])  # [F] closing token of each frame
+    frame_cost = torch.tensor([k for _, k in FRAMES.values()])  # [F]
+    pop_state = torch.tensor([states[after_close[f]] for f in FRAMES])  # [F]
+    state_cost = torch.tensor([cost[name] for name in states])  # [S]
     return states, allowed, next_state, push, state_cost, closer, frame_cost, pop_state
 
 
@@ -117,7 +117,7 @@ class Grammar:
         self.state_cost, self.closer = cost.to(device), closer.to(device)
         self.frame_cost, self.pop_state = frame_cost.to(device), pop_state.to(device)
         self.next_id = names["next"]
-        frame_of_closer = torch.full((VOCAB_SIZE,), -1, dtype=torch.long)
+        frame_of_closer = torch.full((VOCAB_SIZE,), -1, dtype=torch.long)  # [V]
         for f, token in enumerate(closer.tolist()):
             frame_of_closer[token] = f
         self.is_closer = (frame_of_closer >= 0).to(device)  # [V]
@@ -127,8 +127,8 @@ class Grammar:
 
     def initial(self, batch: int) -> GrammarState:
         device = self.allowed.device
-        zeros = torch.zeros(batch, dtype=torch.long, device=device)
-        stack = torch.zeros(batch, self.max_depth, dtype=torch.long, device=device)
+        zeros = torch.zeros(batch, dtype=torch.long, device=device)  # [B]
+        stack = torch.zeros(batch, self.max_depth, dtype=torch.long, device=device)  # [B, max_depth]
         return GrammarState(zeros + self.names["def"], stack, zeros.clone(), zeros.clone(), zeros.clone())
 
     def _top(self, g: GrammarState) -> torch.Tensor:
@@ -138,7 +138,7 @@ class Grammar:
         """[B, V] bool: the tokens allowed next."""
         top = self._top(g)
         can_close = (g.state == self.next_id) & (g.depth > 0)
-        closer = torch.zeros_like(self.allowed[g.state])
+        closer = torch.zeros_like(self.allowed[g.state])  # [B, V]
         closer.scatter_(1, self.closer[top][:, None], can_close[:, None])  # the top frame's closer
         allowed = self.allowed[g.state] | closer  # [B, V]
         # cost to finish after each token: its next state's cost plus the frames then open

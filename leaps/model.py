@@ -75,27 +75,28 @@ class ConditionPolicy(nn.Module):
         b, d = s0.shape[:2]
         n = b * d
         flat_z = z[:, None].expand(b, d, -1).reshape(n, -1)  # [N, Z], N = B*D
-        states = s0.reshape(n, *s0.shape[2:])
+        states = s0.reshape(n, *s0.shape[2:])  # [N, 16, H, W]
         worlds = Worlds.from_onehot(states) if observations == "environment" else None
-        teacher = teacher.reshape(n, steps) if teacher is not None else None
-        logits = z.new_zeros(n, steps, NUM_ACTIONS)
-        actions = torch.full((n, steps), NOOP_ACTION, dtype=torch.long, device=z.device)
+        teacher = teacher.reshape(n, steps) if teacher is not None else None  # [N, T]
+        logits = z.new_zeros(n, steps, NUM_ACTIONS)  # [N, T, A]
+        actions = torch.full((n, steps), NOOP_ACTION, dtype=torch.long, device=z.device)  # [N, T]
         alive = torch.arange(n, device=z.device)  # rollouts still running: rows of logits and actions
         stopped = torch.zeros(n, 2, dtype=torch.bool, device=z.device)  # per alive row: teacher, prediction
-        hidden, encoded = flat_z, self.state_encoder(states)
-        previous = torch.full((n,), NOOP_ACTION, dtype=torch.long, device=z.device)
+        hidden, encoded = flat_z, self.state_encoder(states)  # [n, H], [n, H]; n = len(alive) from here on
+        previous = torch.full((n,), NOOP_ACTION, dtype=torch.long, device=z.device)  # [n] action fed back
         for t in range(steps):
-            hidden = self.gru(torch.cat([flat_z[alive], encoded, self.action_embedding(previous)], dim=1), hidden)
-            out = self.head(hidden)
-            greedy = out.argmax(dim=1)
+            step_input = torch.cat([flat_z[alive], encoded, self.action_embedding(previous)], dim=1)  # [n, Z+H+A]
+            hidden = self.gru(step_input, hidden)  # [n, H]
+            out = self.head(hidden)  # [n, A]
+            greedy = out.argmax(dim=1)  # [n]
             logits[alive, t] = out
             actions[alive, t] = greedy
             if t + 1 == steps:
                 break
-            taken = teacher[alive, t] if teacher is not None else greedy
+            taken = teacher[alive, t] if teacher is not None else greedy  # [n]
             if teacher is not None:
-                stopped |= torch.stack([taken, greedy], 1) == NOOP_ACTION
-                running = ~stopped.all(1)
+                stopped |= torch.stack([taken, greedy], 1) == NOOP_ACTION  # [n, 2]
+                running = ~stopped.all(1)  # [n] bool; the rows kept
                 alive, stopped, hidden, encoded, taken = (x[running] for x in (alive, stopped, hidden, encoded, taken))
                 worlds = worlds[running] if worlds is not None else None
                 if len(alive) == 0:
@@ -103,8 +104,8 @@ class ConditionPolicy(nn.Module):
             previous = taken
             if worlds is not None:
                 worlds, _ = step_worlds(worlds, torch.where(taken == NOOP_ACTION, -1, taken))
-                encoded = self.state_encoder(worlds.to_onehot().float())
-        return logits.view(b, d, steps, -1), actions.view(b, d, steps)
+                encoded = self.state_encoder(worlds.to_onehot().float())  # [n, 16, H, W] -> [n, H]
+        return logits.view(b, d, steps, -1), actions.view(b, d, steps)  # [B, D, T, A], [B, D, T]
 
 
 class ProgramVAE(nn.Module):
@@ -125,15 +126,15 @@ class ProgramVAE(nn.Module):
 
     def encode(self, program: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """program [B, L+1] token ids (padded), mask [B, L+1] -> mu, log_sigma [B, Z]."""
-        lengths = mask.sum(dim=1).clamp(min=1).cpu()
+        lengths = mask.sum(dim=1).clamp(min=1).cpu()  # [B] real tokens
         packed = nn.utils.rnn.pack_padded_sequence(self.encoder_embedding(program), lengths, batch_first=True,
-                                                   enforce_sorted=False)  # fmt: skip
-        _, h = self.encoder(packed)
+                                                   enforce_sorted=False)  # [B, L+1, V] packed  # fmt: skip
+        _, h = self.encoder(packed)  # [1, B, H]: the last hidden state of each program
         return self.mu(h[0]), self.log_sigma(h[0])
 
     @staticmethod
     def sample(mu: torch.Tensor, log_sigma: torch.Tensor) -> torch.Tensor:
-        return mu + log_sigma.exp() * torch.randn_like(mu)
+        return mu + log_sigma.exp() * torch.randn_like(mu)  # [B, Z]
 
     def _grammar(self, device: torch.device) -> Grammar:
         if self.grammar.allowed.device != device:
@@ -143,20 +144,20 @@ class ProgramVAE(nn.Module):
     def masks_for(self, inputs: torch.Tensor) -> torch.Tensor:
         """[B, L, V] grammar masks for the steps that read `inputs` [B, L] (inputs[:, 0] is DEF)."""
         grammar = self._grammar(inputs.device)
-        g = grammar.initial(len(inputs))
+        g = grammar.initial(len(inputs))  # automaton state of B programs
         masks = []
         for t in range(inputs.shape[1]):
             g = grammar.step(g, inputs[:, t])
-            masks.append(grammar.mask(g))
-        return torch.stack(masks, 1)
+            masks.append(grammar.mask(g))  # [B, V]
+        return torch.stack(masks, 1)  # [B, L, V]
 
     def decode_teacher(self, z: torch.Tensor, program: torch.Tensor) -> torch.Tensor:
         """Teacher-forced logits [B, L, V] for targets program[:, 1:L+1] (inputs program[:, :L])."""
-        inputs = program[:, : self.max_length]
-        embedded = self.decoder_embedding(inputs)
-        zs = z[:, None].expand(-1, inputs.shape[1], -1)
-        out, _ = self.decoder(torch.cat([embedded, zs], dim=2), z[None].contiguous())
-        logits = self.head(torch.cat([out, embedded, zs], dim=2))
+        inputs = program[:, : self.max_length]  # [B, L]
+        embedded = self.decoder_embedding(inputs)  # [B, L, V]
+        zs = z[:, None].expand(-1, inputs.shape[1], -1)  # [B, L, Z]
+        out, _ = self.decoder(torch.cat([embedded, zs], dim=2), z[None].contiguous())  # [B, L, H]; h0 [1, B, Z]
+        logits = self.head(torch.cat([out, embedded, zs], dim=2))  # [B, L, V]
         return logits.masked_fill(~self.masks_for(inputs), NEG)
 
     def decode(self, z: torch.Tensor, sample: bool = False) -> torch.Tensor:
@@ -164,16 +165,16 @@ class ProgramVAE(nn.Module):
         end). Decoding stops once every program has ended (the grammar allows only PAD after the end)."""
         grammar = self._grammar(z.device)
         b = len(z)
-        token = torch.full((b,), DEF_ID, dtype=torch.long, device=z.device)
+        token = torch.full((b,), DEF_ID, dtype=torch.long, device=z.device)  # [B] the token just emitted
         g = grammar.step(grammar.initial(b), token)
-        hidden = z[None].contiguous()
-        tokens = torch.full((b, self.max_length + 1), PAD_ID, dtype=torch.long, device=z.device)
+        hidden = z[None].contiguous()  # [1, B, H]
+        tokens = torch.full((b, self.max_length + 1), PAD_ID, dtype=torch.long, device=z.device)  # [B, L+1]
         tokens[:, 0] = token
         for t in range(1, self.max_length + 1):
-            embedded = self.decoder_embedding(token)
-            out, hidden = self.decoder(torch.cat([embedded, z], dim=1)[:, None], hidden)
-            logits = self.head(torch.cat([out[:, 0], embedded, z], dim=1)).masked_fill(~grammar.mask(g), NEG)
-            token = torch.distributions.Categorical(logits=logits).sample() if sample else logits.argmax(dim=1)
+            embedded = self.decoder_embedding(token)  # [B, V]
+            out, hidden = self.decoder(torch.cat([embedded, z], dim=1)[:, None], hidden)  # [B, 1, H], [1, B, H]
+            logits = self.head(torch.cat([out[:, 0], embedded, z], dim=1)).masked_fill(~grammar.mask(g), NEG)  # [B, V]
+            token = torch.distributions.Categorical(logits=logits).sample() if sample else logits.argmax(dim=1)  # [B]
             tokens[:, t] = token
             if bool((token == PAD_ID).all()):
                 break
@@ -182,9 +183,10 @@ class ProgramVAE(nn.Module):
 
     def log_prob_of(self, z: torch.Tensor, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Log-probability [B] and mean entropy [B] of decoding `tokens` [B, L+1] from z (teacher forced)."""
-        logits = self.decode_teacher(z, tokens)
+        logits = self.decode_teacher(z, tokens)  # [B, L, V]
         dist = torch.distributions.Categorical(logits=logits)
-        targets = tokens[:, 1 : self.max_length + 1]
+        targets = tokens[:, 1 : self.max_length + 1]  # [B, L]
+        # [B, L]: a position counts up to and including the first PAD (the end token)
         live = torch.cat([torch.ones_like(targets[:, :1], dtype=torch.bool), targets[:, :-1] != PAD_ID], 1).float()
         return (dist.log_prob(targets) * live).sum(1), (dist.entropy() * live).sum(1) / live.sum(1)
 
@@ -196,11 +198,13 @@ def kl_divergence(mu: torch.Tensor, log_sigma: torch.Tensor) -> torch.Tensor:
 
 def active_until_stop(tokens: torch.Tensor, stop: int) -> torch.Tensor:
     """[..., T] bool: True up to and including the first `stop` token."""
-    stopped = (tokens == stop).long().cumsum(-1)
+    stopped = (tokens == stop).long().cumsum(-1)  # [..., T] stops seen so far
     return (stopped == 0) | ((stopped == 1) & (tokens == stop))
 
 
 def masked_cross_entropy(logits: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean cross-entropy of logits [..., C] against targets [...] over the positions where mask [...] holds."""
+    # logits flattened to [N, C], targets to [N]; the loss back to targets' shape [...]
     loss = F.cross_entropy(logits.flatten(0, -2), targets.flatten(), reduction="none").view(targets.shape)
     return (loss * mask).sum() / mask.sum().clamp(min=1)
 
@@ -215,8 +219,8 @@ def reconstruction_accuracy(
     yet stopped or the prediction is running (up to and including its first stop), then the mean over
     sequences. Sequence accuracy: the share of sequences that match the target up to and including its stop.
     """
-    scored = (targets != stop) | active_until_stop(predicted, stop)
-    same = predicted == targets
-    element = ((same & scored).sum(-1) / scored.sum(-1)).mean()
-    sequence = (same | ~active_until_stop(targets, stop)).all(-1).float().mean()
+    scored = (targets != stop) | active_until_stop(predicted, stop)  # [..., T]
+    same = predicted == targets  # [..., T]
+    element = ((same & scored).sum(-1) / scored.sum(-1)).mean()  # per sequence [...], then a scalar
+    sequence = (same | ~active_until_stop(targets, stop)).all(-1).float().mean()  # scalar
     return element, sequence
