@@ -32,6 +32,11 @@ condition_demo_accuracy, condition_greedy_action_accuracy, condition_greedy_demo
 in validation and test only; train/behaviour_loss and train/behaviour_reward on the REINFORCE updates.
 Token and action accuracies are per-sequence shares averaged over sequences, as the reference computes
 them (`reconstruction_accuracy`); program and demo accuracies count exact matches.
+
+Reconstructions as text: after every validation (not the sanity check), `val/programs` holds the first
+`SHOWN_PROGRAMS` programs of the first validation batch (the validation set is not shuffled, so they are
+the same programs every time) beside their greedy decodings from the same latents, as a markdown table, in
+the logger's TensorBoard (any logger whose `experiment` has `add_text`) at the global step.
 """
 
 from __future__ import annotations
@@ -55,6 +60,7 @@ from leaps.model import (
 )
 
 VARIANTS = ("leaps", "leapsp", "leapspr", "leapspl")
+SHOWN_PROGRAMS = 4  # programs shown as text (`val/programs`) after every validation
 
 
 def load_model(path: str | Path, device: str = "cpu") -> LeapsModule:
@@ -86,6 +92,8 @@ class LeapsModule(pl.LightningModule):
         self.model = ProgramVAE(hidden, max_length)
         self.behaviour_active = False
         self.rng = np.random.default_rng(seed)
+        self._greedy_tokens: torch.Tensor | None = None  # the last greedy decoding [B, L + 1]
+        self._shown: tuple[list, list] | None = None  # (targets, decodings) of the first validation batch
 
     # -------------------------------------------------------------------------------- losses and metrics
 
@@ -121,6 +129,7 @@ class LeapsModule(pl.LightningModule):
     def _greedy_metrics(self, z: torch.Tensor, batch: dict) -> dict:
         hp = self.hparams
         tokens = self.model.decode(z)
+        self._greedy_tokens = tokens
         targets = batch["program"][:, 1 : hp.max_length + 1]
         token_accuracy, program_accuracy = reconstruction_accuracy(tokens[:, 1:], targets, PAD_ID)
         logs = {"decoder_greedy_token_accuracy": token_accuracy, "decoder_greedy_program_accuracy": program_accuracy}
@@ -191,6 +200,8 @@ class LeapsModule(pl.LightningModule):
     def validation_step(self, batch: dict, batch_idx: int) -> None:
         loss, logs = self._forward(batch, greedy=True)
         self._log("val", loss, logs, len(batch["program"]))
+        if batch_idx == 0:
+            self._shown = (batch["program"][:SHOWN_PROGRAMS].tolist(), self._greedy_tokens[:SHOWN_PROGRAMS].tolist())
 
     def test_step(self, batch: dict, batch_idx: int) -> None:
         loss, logs = self._forward(batch, greedy=True)
@@ -200,6 +211,10 @@ class LeapsModule(pl.LightningModule):
         accuracy = self.trainer.callback_metrics.get("val/decoder_greedy_program_accuracy")
         if accuracy is not None and float(accuracy) >= self.hparams.behaviour_threshold:
             self.behaviour_active = True
+        experiment = getattr(self.logger, "experiment", None) if self.logger is not None else None
+        if self._shown is not None and not self.trainer.sanity_checking and hasattr(experiment, "add_text"):
+            experiment.add_text("val/programs", reconstruction_table(*self._shown), self.global_step)
+        self._shown = None
 
     def _log(self, stage: str, loss: torch.Tensor, logs: dict, batch_size: int) -> None:
         self.log(f"{stage}/total_loss", loss, prog_bar=True, batch_size=batch_size)
@@ -227,6 +242,23 @@ class LeapsModule(pl.LightningModule):
             raise CheckpointMismatchError(f"the checkpoint does not fit this model: {mismatch} "
                                           "(check hidden size and variant)")  # fmt: skip
         self.behaviour_active = checkpoint.get("behaviour_active", False)
+
+
+def token_text(ids: list[int]) -> str:
+    """LEAPS token ids as DSL text, up to the first pad id (a decoding is shown as it is, parsed or not)."""
+    from karel.dsl import TOKENS
+
+    end = next((i for i, t in enumerate(ids) if t >= PAD_ID), len(ids))
+    return " ".join(TOKENS[t] for t in ids[:end])
+
+
+def reconstruction_table(targets: list[list[int]], decoded: list[list[int]]) -> str:
+    """A markdown table of target programs (token ids) beside their decodings, and whether each matches."""
+    rows = ["| # | target | decoded | match |", "|---|---|---|---|"]
+    for i, (target, tokens) in enumerate(zip(targets, decoded)):
+        a, b = token_text(target), token_text(tokens)
+        rows.append(f"| {i} | `{a}` | `{b}` | {'yes' if a == b else 'no'} |")
+    return "\n".join(rows)
 
 
 def state_mismatch(expected: dict, found: dict) -> str:

@@ -155,9 +155,12 @@ def build_parser(exit_on_error: bool = True) -> ArgumentParser:
     revise.add_argument("--json", action=ActionYesNo, default=False, help="print the result as one JSON object")
     commands.add_subcommand("revise", revise, help="LLM revision experiments")
 
-    report = ArgumentParser(description="Markdown table and plots of the finished runs under a folder.")
+    report = ArgumentParser(description="Tables and plots of the finished runs under a folder (report.md), and "
+                            "report.html: the same with each method's best program and its episodes animated.")  # fmt: skip
     report.add_argument("runs_dir", type=str, help="folder holding run folders")
-    report.add_argument("--out", type=str, default=None, help="where report.md and plots/ go (default RUNS_DIR)")
+    report.add_argument(
+        "--out", type=str, default=None, help="where report.md, report.html and plots/ go (default RUNS_DIR)"
+    )
     commands.add_subcommand("report", report, help="tables and plots of finished runs")
 
     read = ArgumentParser(description="Read one LLM completion exactly as an llm-gs run reads it; prints one JSON "
@@ -320,6 +323,7 @@ def cmd_report(args) -> int:
     except (FileNotFoundError, ReportError) as error:
         raise UsageError(str(error)) from None
     print(path)
+    print(path.with_name("report.html"))
     return 0
 
 

@@ -50,6 +50,7 @@ class Evaluator:
         self.evaluations = 0
         self.unique = 0
         self.executed = 0  # programs actually run (cache misses), counted or not
+        self.lookups = self.cache_hits = 0  # programs scored, and those the cache answered (not checkpointed)
         self._scores: dict[str, float] = {}
         self._counted: set[str] = set()
 
@@ -61,6 +62,8 @@ class Evaluator:
         """Mean returns of `programs`, from the cache or one executor batch; counts nothing."""
         texts = [to_text(p) for p in programs]
         missing = {t: p for t, p in zip(texts, programs) if t not in self._scores}
+        self.lookups += len(texts)
+        self.cache_hits += len(texts) - len(missing)
         if missing:
             means = np.cumsum(self._returns(list(missing.values())), axis=1)[:, -1] / len(
                 self.instances

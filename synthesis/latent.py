@@ -33,6 +33,7 @@ import math
 import numpy as np
 import torch
 
+from karel.leaps_protocol import ITERATIONS_PER_SET
 from karel.parser import parse_ids
 from karel.program import Program, to_text
 from synthesis.evaluator import SOLVED, Evaluator
@@ -92,6 +93,12 @@ def leaps_sigma(iteration: int, sigma0: float, iterations: int, decay: bool) -> 
     return sigma0 * gamma ** (iteration - 2) if iteration - 2 <= half else FINAL_SIGMA
 
 
+def population_stats(programs: list[Program], returns: list[float], elites: list[int]) -> dict:
+    """The cem/ statistics of one evaluated population and its elites (indices)."""
+    return {"cem/elite_mean": float(np.mean([returns[i] for i in elites])), "cem/population_mean": float(np.mean(returns)),
+            "cem/population_returns": list(returns), "cem/distinct_programs": len({to_text(p) for p in programs})}  # fmt: skip
+
+
 class LatentCem(Search):
     """LLM-GS's CEM (`beam=False`) and CEBS (`beam=True`); see the module docstring."""
 
@@ -111,6 +118,7 @@ class LatentCem(Search):
         self.best_elite_mean = -math.inf
         self.searches = 0  # searches started (the first one and every restart)
         self.iterations = 0  # populations evaluated
+        self.last: tuple[str, list[Program], list[float]] | None = None  # the last step: start | population
 
     def _neighbours(self, centres: np.ndarray, per_centre: int) -> np.ndarray:
         """`per_centre` latents centre + sigma * N(0, I) around each of centres [C, Z]: [C * per_centre, Z]."""
@@ -120,7 +128,9 @@ class LatentCem(Search):
     def step(self) -> None:
         if self.candidates is None:  # a new search: one latent from N(0, I), evaluated, then its neighbours
             start = self.rng.standard_normal(self.latent)
-            self._record(self.evaluator.evaluate(decode(self.model, start[None])))
+            evaluations = self.evaluator.evaluate(decode(self.model, start[None]))
+            self._record(evaluations)
+            self.last = ("start", [e.program for e in evaluations], [e.score for e in evaluations])
             self.searches += 1
             self.best_elite_mean = -math.inf
             self.candidates = self._neighbours(start[None], self.population_size)
@@ -128,6 +138,7 @@ class LatentCem(Search):
         programs = decode(self.model, self.candidates)
         returns = self.evaluator.scores(programs)
         self._record(self.evaluator.count_until_solved(programs, returns))
+        self.last = ("population", programs, returns)
         self.iterations += 1
         if self.done:
             return
@@ -142,6 +153,19 @@ class LatentCem(Search):
             self.candidates = self._neighbours(elites, self.population_size // self.elites)
         else:
             self.candidates = self._neighbours(elites.mean(0, keepdims=True), self.population_size)
+
+    def stats(self) -> dict[str, float | list[float] | str]:
+        """cem/sigma, cem/restarts (searches started after the first), cem/iterations; after a search's start,
+        cem/centre_return (the start latent's program: the only centre this method decodes, the elites'
+        mean being used as a latent only); after a population: cem/elite_mean (the e best), cem/population_mean,
+        cem/population_returns (histogram), cem/distinct_programs (distinct programs among the k decoded)."""
+        out = {"cem/sigma": self.sigma, "cem/restarts": max(self.searches - 1, 0), "cem/iterations": self.iterations}
+        if self.last is None or not self.last[2]:
+            return out
+        kind, programs, returns = self.last
+        if kind == "start":
+            return {**out, "cem/centre_return": returns[0]}
+        return {**out, **population_stats(programs, returns, top_elites(returns, self.elites))}
 
     def state_dict(self) -> dict:
         return {**super().state_dict(), "searches": self.searches, "iterations": self.iterations,
@@ -181,6 +205,7 @@ class LeapsCem(Search):
         self.centre_returns: list[float] = []  # the centre's return after each iteration (the last 10 kept)
         self.centre_return: float | None = None  # LEAPS' reported number: the last centre's return
         self.centre_program: Program | None = None
+        self.last: tuple[list[Program], list[float], list[int]] | None = None  # the last population, its elites
 
     @property
     def sigma(self) -> float:
@@ -204,6 +229,7 @@ class LeapsCem(Search):
         returns = self.evaluator.scores(programs)
         self._record(self.evaluator.count(programs, returns))
         order = rank_elites(returns, programs, self.elites)
+        self.last = (programs, returns, order)
         self.centre = elite_centre(population[order], np.array([returns[i] for i in order]), self.reduction)
         [program] = decode(self.model, self.centre[None])
         evaluations = self.evaluator.evaluate([program])
@@ -212,6 +238,17 @@ class LeapsCem(Search):
         if evaluations:
             self.centre_return, self.centre_program = evaluations[0].score, program
             self.centre_returns = [*self.centre_returns, self.centre_return][-PERFECT_CENTRES:]
+
+    def stats(self) -> dict[str, float | list[float] | str]:
+        """cem/sigma (of the iteration just done), cem/world_set, cem/centre_return (the new centre's score),
+        and the population's cem/elite_mean, cem/population_mean, cem/population_returns, cem/distinct_programs."""
+        if self.last is None:
+            return {}
+        out = {"cem/sigma": leaps_sigma(self.iteration, self.sigma0, self.iterations, self.exp_decay),
+               "cem/world_set": (self.iteration - 1) // ITERATIONS_PER_SET, **population_stats(*self.last)}  # fmt: skip
+        if self.centre_return is not None:
+            out["cem/centre_return"] = self.centre_return
+        return out
 
     def state_dict(self) -> dict:
         return {**super().state_dict(), "centre": self.centre.tolist(), "iteration": self.iteration,

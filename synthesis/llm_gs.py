@@ -90,6 +90,7 @@ class LlmGs(ScheduledHillClimbing):
         super().__init__(evaluator, seed, start_k, end_k, on_improvement=on_improvement, **schedule)
         self.initial = list(initial)
         self.phase = "initial"
+        self.initial_evaluations: list = []  # the initial programs' evaluations, this attempt
 
     def step(self) -> None:
         if self.phase == "initial":
@@ -99,9 +100,23 @@ class LlmGs(ScheduledHillClimbing):
             self._record(evaluations)
             ranked = sorted(range(len(evaluations)), key=lambda i: -evaluations[i].score)  # stable: ties keep order
             self.starts = [evaluations[i].program for i in ranked]
+            self.initial_evaluations = [evaluations[i] for i in ranked]
             self.phase = "climb"
             return
+        self.initial_evaluations = []
         super().step()
+
+    def stats(self) -> dict[str, float | list[float] | str]:
+        """After the initial step: llm/initial_returns (histogram), llm/initial_best, llm/initial_mean and
+        llm/programs (the programs ranked, with their returns); then the climbs' statistics."""
+        if not self.initial_evaluations:
+            return super().stats() if self.phase == "climb" else {}
+        returns = [e.score for e in self.initial_evaluations]
+        rows = "\n".join(f"| {rank} | {e.score:.4f} | `{e.program}` |"
+                         for rank, e in enumerate(self.initial_evaluations, 1))  # fmt: skip
+        return {"llm/initial_returns": returns, "llm/initial_best": max(returns),
+                "llm/initial_mean": float(np.mean(returns)),
+                "llm/programs": "| rank | return | program |\n|---|---|---|\n" + rows}  # fmt: skip
 
     def state_dict(self) -> dict:
         return {**super().state_dict(), "phase": self.phase, "starts": [str(p) for p in self.starts]}

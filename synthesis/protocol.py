@@ -47,7 +47,7 @@ class LeapsEvaluator(Evaluator):
             raise ValueError("budget must be positive")
         self.task, self.budget, self.seed, self.reset_quirk = task, budget, seed, reset_quirk
         self.device, self.cache_size, self.language = "cpu", cache_size, KAREL
-        self.evaluations = self.unique = self.executed = 0
+        self.evaluations = self.unique = self.executed = self.lookups = self.cache_hits = 0
         self._scores: dict[str, float] = {}
         self._counted: set[str] = set()
         self.set_index = -1
@@ -86,13 +86,15 @@ def has_large(task_name: str) -> bool:
     return any(task_name.startswith(family) for family in TABLE9_FAMILIES)
 
 
-def heldout(protocol: str, task_name: str, program: Program, *, reset_quirk: bool = True) -> dict[str, float]:
-    """`heldout_return` and, where it applies, `heldout_large` of `program` (see the module docstring)."""
+def heldout(protocol: str, task_name: str, program: Program, *, reset_quirk: bool = True,
+            large: bool = True) -> dict[str, float]:  # fmt: skip
+    """`heldout_return` and, where it applies and `large` is set, `heldout_large` of `program` (see the module
+    docstring)."""
     if protocol == "leaps":
         task = leaps_protocol.leaps_task(task_name)
         out = {"heldout_return": leaps_mean(program, task, LEAPS_HELDOUT_SEED, LEAPS_HELDOUT_WORLDS,
                                             reset_quirk=reset_quirk)[0]}  # fmt: skip
-        if task.table9:
+        if task.table9 and large:
             area = (LARGE_SIZE[0] * LARGE_SIZE[1]) / (task.size[0] * task.size[1])
             out["heldout_large"] = leaps_mean(program, task, LEAPS_HELDOUT_SEED, LEAPS_LARGE_WORLDS,
                                               reset_quirk=reset_quirk, size=LARGE_SIZE,
@@ -105,7 +107,7 @@ def heldout(protocol: str, task_name: str, program: Program, *, reset_quirk: boo
         returns = task.returns([program], HELDOUT_INSTANCES)
         return {"heldout_return": float(np.cumsum(returns, axis=1)[0, -1] / returns.shape[1])}
     out = {"heldout_return": mean_returns([program], task, HELDOUT_INSTANCES)[0]}
-    if has_large(task_name):
-        large = make(task_name, height=LARGE_SIZE[0], width=LARGE_SIZE[1])
-        out["heldout_large"] = mean_returns([program], large, LARGE_INSTANCES)[0]
+    if large and has_large(task_name):
+        big = make(task_name, height=LARGE_SIZE[0], width=LARGE_SIZE[1])
+        out["heldout_large"] = mean_returns([program], big, LARGE_INSTANCES)[0]
     return out

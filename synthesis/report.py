@@ -8,10 +8,19 @@ time spent; for LLM-GS runs, a second table of what the model cost and gave (req
 completion tokens, completions accepted and rejected, cut-off answers, rejection reasons by kind, summed
 over the seeds); and per task a PNG of the best return against program evaluations (log x axis, the mean over
 seeds with a +- one standard error band), as the papers plot it.
+
+`report.html` holds the same tables and plots and, per task, protocol and method, the best run's program
+(the highest best return; ties: the higher held-out return, then fewer evaluations) as canonical text and in
+the Python-like form, its train and held-out returns, and an animation of its episodes on instances 0, 1, 2
+(`synthesis.inspection.episode_gif`). It is one self-contained file: the pictures are embedded as base64
+data URIs, there is no script and nothing is fetched, so it opens from disk in any browser and can be
+mailed or archived alone.
 """
 
 from __future__ import annotations
 
+import base64
+import html
 import json
 import math
 import warnings
@@ -49,7 +58,7 @@ def load_runs(runs_dir: Path) -> list[dict]:
                 if not isinstance(record.get("evaluations"), int) or not isinstance(record.get("return"), (int, float)):
                     raise ReportError(f"{log}:{number}: not a log record (evaluations, return); repair or delete it")
                 curve.append((record["evaluations"], record["return"]))
-        runs.append({**result, "curve": curve})
+        runs.append({**result, "curve": curve, "folder": result_path.parent})
     return runs
 
 
@@ -89,24 +98,28 @@ def _mean_se_cell(group: list[dict], key: str) -> str:
     return f"{mean:.3f} ± {se:.3f}" + (f" ({len(values)})" if len(values) != len(group) else "")
 
 
-def table(runs: list[dict]) -> str:
-    """One row per task, protocol and method: the best return ever evaluated, LEAPS' final centre (leaps
-    protocol only), the best program's held-out returns (`synthesis.protocol`), seeds solved and cost."""
+TABLE_HEADER = ("task", "protocol", "method", "seeds", "best return (mean ± s.e.)", "final centre (mean ± s.e.)",
+                "held-out return", "held-out 100x100", "solved", "evaluations to 1.0 (mean ± s.e.)",
+                "evaluations (mean)", "wall s (mean)")  # fmt: skip
+LLM_HEADER = ("task", "method", "reader", "seeds", "requests", "prompt tokens", "completion tokens",
+              "accepted / completions", "cut off", "disagreements", "rejections by kind")  # fmt: skip
+
+
+def _groups(runs: list[dict]) -> dict[tuple[str, str, str], list[dict]]:
+    """The runs by (task, protocol, method), sorted."""
     groups: dict[tuple[str, str, str], list[dict]] = defaultdict(list)
     for run in runs:
         groups[(run["task"], run.get("protocol", "llm-gs"), run["method"])].append(run)
-    lines = [
-        (
-            "| task | protocol | method | seeds | best return (mean ± s.e.) | final centre (mean ± s.e.) "
-            "| held-out return | held-out 100x100 | solved | evaluations to 1.0 (mean ± s.e.) "
-            "| evaluations (mean) | wall s (mean) |"
-        ),
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for (task, protocol, method), group in sorted(groups.items()):
+    return dict(sorted(groups.items()))
+
+
+def table_rows(runs: list[dict]) -> list[list[str]]:
+    """The cells of `table`, one row per task, protocol and method (columns `TABLE_HEADER`)."""
+    rows = []
+    for (task, protocol, method), group in _groups(runs).items():
         solved = [r for r in group if r["best_return"] >= SOLVED]
         to_one = mean_se([r["evaluations"] for r in solved]) if solved else None
-        cells = [
+        rows.append([
             task,
             protocol,
             method,
@@ -119,21 +132,28 @@ def table(runs: list[dict]) -> str:
             f"{to_one[0]:,.0f} ± {to_one[1]:,.0f}" if to_one else "—",
             f"{np.mean([r['evaluations'] for r in group]):,.0f}",
             f"{np.mean([r['wall_seconds'] for r in group]):,.1f}",
-        ]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+        ])  # fmt: skip
+    return rows
 
 
-def llm_table(runs: list[dict]) -> str:
-    """Requests, tokens and readings of the runs that asked a model (result.json "llm"), summed over seeds."""
+def _markdown(header: tuple[str, ...], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(cells) + " |" for cells in rows]) + "\n"
+
+
+def table(runs: list[dict]) -> str:
+    """One row per task, protocol and method: the best return ever evaluated, LEAPS' final centre (leaps
+    protocol only), the best program's held-out returns (`synthesis.protocol`), seeds solved and cost."""
+    return _markdown(TABLE_HEADER, table_rows(runs))
+
+
+def llm_rows(runs: list[dict]) -> list[list[str]]:
+    """The cells of `llm_table` (columns `LLM_HEADER`)."""
     groups: dict[tuple[str, str, str], list[dict]] = defaultdict(list)
     for run in runs:
         if run.get("llm"):
             groups[(run["task"], run["method"], run["llm"]["reader"])].append(run["llm"])
-    if not groups:
-        return ""
-    lines = [("| task | method | reader | seeds | requests | prompt tokens | completion tokens | accepted / completions "
-             "| cut off | disagreements | rejections by kind |"), "|---|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    rows = []
     for (task, method, reader), group in sorted(groups.items()):
         total = {k: sum(g[k] for g in group) for k in ("requests_sent", "requests_replayed", "prompt_tokens",
                                                        "completion_tokens", "completions", "accepted", "cut_off",
@@ -144,10 +164,16 @@ def llm_table(runs: list[dict]) -> str:
                 kinds[kind] += count
         requests = total["requests_sent"] + total["requests_replayed"]
         reasons = ", ".join(f"{kind} {count}" for kind, count in sorted(kinds.items())) or "—"
-        lines.append(f"| {task} | {method} | {reader} | {len(group)} | {requests} | {total['prompt_tokens']:,} | "
-                     f"{total['completion_tokens']:,} | {total['accepted']} / {total['completions']} | "
-                     f"{total['cut_off']} | {total['disagreements']} | {reasons} |")  # fmt: skip
-    return "\n".join(lines) + "\n"
+        rows.append([task, method, reader, str(len(group)), str(requests), f"{total['prompt_tokens']:,}",
+                     f"{total['completion_tokens']:,}", f"{total['accepted']} / {total['completions']}",
+                     str(total["cut_off"]), str(total["disagreements"]), reasons])  # fmt: skip
+    return rows
+
+
+def llm_table(runs: list[dict]) -> str:
+    """Requests, tokens and readings of the runs that asked a model (result.json "llm"), summed over seeds."""
+    rows = llm_rows(runs)
+    return _markdown(LLM_HEADER, rows) if rows else ""
 
 
 def plot_task(task: str, runs: list[dict], path: Path) -> None:
@@ -157,7 +183,8 @@ def plot_task(task: str, runs: list[dict], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     top = max(r["evaluations"] for r in runs)
-    grid = np.unique(np.logspace(0, math.log10(max(top, 10)), 400).astype(np.int64))
+    grid = np.unique(np.append(np.logspace(0, math.log10(max(top, 10)), 400).astype(np.int64), top))  # top: float
+    # rounding of 10 ** log10(top) may fall short of it, which would drop a run's last improvement
     fig, ax = plt.subplots(figsize=(5, 3.4), dpi=120)
     by_method: dict[str, list[dict]] = defaultdict(list)
     for run in runs:
@@ -189,7 +216,8 @@ def plot_task(task: str, runs: list[dict], path: Path) -> None:
 
 
 def write_report(runs_dir: Path, out: Path | None = None) -> Path:
-    """Write `report.md` and `plots/<task>.png` under `out` (default `runs_dir`); return the report path."""
+    """Write `report.md`, `report.html` and `plots/<task>.png` under `out` (default `runs_dir`); return the
+    path of report.md."""
     runs = load_runs(runs_dir)
     if not runs:
         raise FileNotFoundError(f"no finished runs (result.json) under {runs_dir}")
@@ -198,10 +226,118 @@ def write_report(runs_dir: Path, out: Path | None = None) -> Path:
     text = f"# Search runs in `{runs_dir}`\n\n" + table(runs) + "\n"
     if llm := llm_table(runs):
         text += "## What the model cost and gave\n\n" + llm + "\n"
+    plots = {}
     for task in sorted({r["task"] for r in runs}):
         path = out / "plots" / f"{task}.png"
         plot_task(task, [r for r in runs if r["task"] == task], path)
+        plots[task] = path.read_bytes()
         text += f"![{task}](plots/{task}.png)\n"
     report = out / "report.md"
     write_atomic(report, text)
+    write_atomic(out / "report.html", html_report(runs_dir, runs, plots))
     return report
+
+
+def best_runs(runs: list[dict]) -> dict[tuple[str, str, str], dict]:
+    """Per (task, protocol, method): the run with the highest best return; ties go to the higher held-out
+    return, then to fewer evaluations, then to the lower seed."""
+
+    def key(run):
+        held = run.get("heldout_return")
+        return (-run["best_return"], -held if held is not None else math.inf, run["evaluations"], run["seed"])
+
+    return {group: min(members, key=key) for group, members in _groups(runs).items()}
+
+
+def _data_uri(kind: str, data: bytes) -> str:
+    return f"data:{kind};base64,{base64.b64encode(data).decode()}"
+
+
+def _html_table(header: tuple[str, ...], rows: list[list[str]]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>\n" for row in rows)
+    return f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}</tbody>\n</table>\n"
+
+
+def _program_section(run: dict) -> str:
+    """The best run of a group: its returns, its program in both forms and its episodes animated."""
+    from karel.parser import parse
+    from karel.pythonic import to_python
+    from synthesis.inspection import episode_gif, record_episodes
+
+    protocol = run.get("protocol", "llm-gs")
+    facts = [f"seed {run['seed']}", f"train return {run['best_return']:.4f}"]
+    for key, label in (("heldout_return", "held-out return"), ("heldout_large", "held-out 100x100"),
+                       ("centre_return", "final centre")):  # fmt: skip
+        if run.get(key) is not None:
+            facts.append(f"{label} {run[key]:.4f}")
+    facts.append(f"{run['evaluations']:,} evaluations")
+    title = f"{run['method']} ({protocol})"
+    text = run.get("best_program")
+    if not isinstance(text, str) or text == "None":
+        return f'<section class="run"><h3>{html.escape(title)}</h3><p>no program was evaluated</p></section>\n'
+    config = _run_config(run["folder"])
+    try:
+        from karel.language import KAREL
+        from karel.tasks import make
+
+        language = KAREL if protocol == "leaps" else make(run["task"]).language
+        program = parse(text, language)
+    except ValueError as error:
+        raise ReportError(f"{run['folder'] / 'result.json'}: best_program does not parse ({error}); repair or "
+                          "delete it") from None  # fmt: skip
+    shown = record_episodes(run["task"], protocol, program, seed=run["seed"],
+                            reset_quirk=config.get("topoff_reset_quirk", True))  # fmt: skip
+    gif, width, height = episode_gif(shown, leaps=protocol == "leaps")
+    episodes = ", ".join(f"instance {s.instance}: {s.episode_return:.4f}" for s in shown)
+    alt = f"{run['task']}: episodes of the {run['method']} program on instances {', '.join(str(s.instance) for s in shown)}"
+    return (f'<section class="run">\n<h3>{html.escape(title)}</h3>\n'
+            f'<p class="returns">{html.escape(" · ".join(facts))}</p>\n'
+            f'<img class="episode" width="{width}" height="{height}" alt="{html.escape(alt)}" '
+            f'src="{_data_uri("image/gif", gif)}">\n'
+            f'<p class="episodes">returns of the animated episodes: {html.escape(episodes)}</p>\n'
+            f'<pre class="dsl">{html.escape(text)}</pre>\n<pre class="python">{html.escape(to_python(program))}</pre>\n'
+            f"</section>\n")  # fmt: skip
+
+
+def _run_config(folder: Path) -> dict:
+    """The run's config.yaml (an empty dict when it is missing or unreadable: only display settings are read)."""
+    import yaml
+
+    try:
+        config = yaml.safe_load((folder / "config.yaml").read_text())
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return {}
+    return config if isinstance(config, dict) else {}
+
+
+STYLE = """
+body { font-family: system-ui, sans-serif; margin: 1.5em auto; max-width: 1200px; color: #222; padding: 0 1em; }
+table { border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 0.85em; }
+th, td { border: 1px solid #ccc; padding: 0.25em 0.5em; text-align: left; }
+th { background: #f2f2ee; }
+tbody tr:nth-child(even) { background: #fafaf7; }
+pre { background: #f6f6f2; padding: 0.5em; overflow-x: auto; font-size: 0.85em; }
+section.run { border-top: 1px solid #ddd; margin-top: 1em; }
+img.plot { display: block; margin: 0.5em 0; }
+"""
+
+
+def html_report(runs_dir: Path, runs: list[dict], plots: dict[str, bytes]) -> str:
+    """The text of report.html (see the module docstring); `plots` holds each task's PNG."""
+    title = f"Search runs in {runs_dir}"
+    head = (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>{html.escape(title)}</title>\n'
+            f"<style>{STYLE}</style>\n</head>\n<body>\n<h1>{html.escape(title)}</h1>\n")  # fmt: skip
+    parts = [head, '<h2 id="results">Results</h2>\n', _html_table(TABLE_HEADER, table_rows(runs))]
+    if rows := llm_rows(runs):
+        parts += ['<h2 id="llm">What the model cost and gave</h2>\n', _html_table(LLM_HEADER, rows)]
+    best = best_runs(runs)
+    for task in sorted(plots):
+        parts.append(f'<h2 id="task-{html.escape(task)}">{html.escape(task)}</h2>\n')
+        parts.append(f'<img class="plot" alt="{html.escape(task)}: best return against program evaluations" '
+                     f'src="{_data_uri("image/png", plots[task])}">\n')  # fmt: skip
+        for (group_task, _, _), run in best.items():
+            if group_task == task:
+                parts.append(_program_section(run))
+    parts.append("</body>\n</html>\n")
+    return "".join(parts)

@@ -8,7 +8,8 @@
         checkpoint.json  the search state after the last completed step (resumable)
         attempts.jsonl   one line per start of the run: time, host, pid, the evaluations it resumed from
         result.json      written last, when the run has finished: the run's summary
-        tb/              TensorBoard scalars: best return against evaluations
+        tb/              TensorBoard: best return against evaluations, what the search does per step, the
+                         best program as text and animated, the settings (HParams); see synthesis.inspection
 
 Every file is replaced atomically (written beside, then renamed) or, for `log.jsonl`, appended line by
 line; a line the checkpoint does not cover (or cut by an interruption) is dropped on resume. A file of
@@ -178,6 +179,7 @@ class Run:
         self.wall_offset = 0.0  # seconds spent before a resume
         self.started = time.perf_counter()
         self.writer = None
+        self.board = None  # synthesis.inspection.RunBoard while executing
         self.bar = None
         self.improved = False  # a new best during the current step (checkpointed after the step)
         self.vae_digest = (hashlib.sha256(Path(config.checkpoint).read_bytes()).hexdigest()
@@ -238,30 +240,41 @@ class Run:
             self._initial_programs()
         from torch.utils.tensorboard import SummaryWriter
 
-        self.writer = SummaryWriter(
-            str(self.dir / "tb"), purge_step=self.evaluator.evaluations + 1 if resumed else None
-        )
-        last_good = self._state()
-        self._open_bar()
+        from synthesis.inspection import RunBoard
+
+        # Every attempt marks a session start at its first step: TensorBoard takes the first mark of a run as
+        # its start and a later one as a restart, dropping what an interrupted attempt wrote from that step on
+        # (the steps after its checkpoint, which the resumed attempt writes again).
+        self.writer = SummaryWriter(str(self.dir / "tb"), purge_step=self.evaluator.evaluations + 1)
+        self.board = RunBoard(self.writer, self)
         try:
-            last_saved = time.perf_counter()
-            while not self.search.done:
-                self.improved = False
-                self.search.step()
-                last_good = self._state()
-                self._advance_bar()
-                if self.improved or time.perf_counter() - last_saved >= CHECKPOINT_SECONDS:
-                    self._save(last_good)
-                    last_saved = time.perf_counter()
-        except KeyboardInterrupt:
+            self.board.start(resumed)
+            if self.config.method == "llm-gs" and not resumed and (self.dir / "llm" / "summary.json").exists():
+                self.board.llm(json.loads((self.dir / "llm" / "summary.json").read_text()))
+            last_good = self._state()
+            self._open_bar()
+            try:
+                last_saved = time.perf_counter()
+                while not self.search.done:
+                    self.improved = False
+                    self.search.step()
+                    last_good = self._state()
+                    self._advance_bar()
+                    if self.improved or time.perf_counter() - last_saved >= CHECKPOINT_SECONDS:
+                        self._save(last_good)
+                        last_saved = time.perf_counter()
+                    self.board.stepped(self.improved)
+            except KeyboardInterrupt:
+                self._save(last_good)
+                raise
+            finally:
+                if self.bar is not None:
+                    self.bar.close()
             self._save(last_good)
-            raise
+            result = self._summary()
+            self.board.finish(result)
         finally:
-            if self.bar is not None:
-                self.bar.close()
             self.writer.close()
-        self._save(last_good)
-        result = self._summary()
         write_atomic(self.dir / "result.json", json.dumps(result, indent=1) + "\n")
         return result
 
@@ -356,6 +369,7 @@ class Run:
         if self.writer is not None:
             self.writer.add_scalar("best_return", evaluation.score, evaluation.index)
             self.writer.add_scalar("best_return_by_unique", evaluation.score, evaluation.unique)
+            self.board.improved(evaluation)
         self.improved = True
 
     def _summary(self) -> dict:

@@ -47,6 +47,11 @@ class Search:
     def step(self) -> None:
         raise NotImplementedError
 
+    def stats(self) -> dict[str, float | list[float] | str]:
+        """What explains the last step, for TensorBoard (`synthesis.inspection`): scalars by tag, lists of
+        values (histograms) and markdown texts. Reads the search's state, never changes it."""
+        return {}
+
     def run(self) -> None:
         while not self.done:
             self.step()
@@ -118,6 +123,12 @@ class HillClimbing(Search):
         else:
             self.current = None  # local optimum (or budget spent): the next step starts a new climb
 
+    def stats(self) -> dict[str, float | list[float] | str]:
+        """climb/return: the current climb's return (at a local optimum, the return it ended with);
+        climb/k: the neighbours a step of this climb may evaluate; climb/restarts: climbs started after the
+        first."""
+        return {"climb/return": self.current_return, "climb/k": self.climb_k, "climb/restarts": max(self.climbs - 1, 0)}
+
     def state_dict(self) -> dict:
         return {
             **super().state_dict(),
@@ -162,8 +173,18 @@ class RandomSearch(Search):
     def __init__(self, evaluator: Evaluator, seed: int, batch: int = 256, on_improvement: Listener | None = None):
         super().__init__(evaluator, seed, on_improvement)
         self.batch = batch
+        self.last_returns: list[float] = []  # the returns of the last batch
 
     def step(self) -> None:
         language = self.evaluator.language
         programs = [sample_search_program(self.rng, language) for _ in range(min(self.batch, self.evaluator.remaining))]
-        self._record(self.evaluator.count_until_solved(programs, self.evaluator.scores(programs)))
+        self.last_returns = self.evaluator.scores(programs)
+        self._record(self.evaluator.count_until_solved(programs, self.last_returns))
+
+    def stats(self) -> dict[str, float | list[float] | str]:
+        """random/batch_mean, random/batch_best and random/batch_returns of the last batch."""
+        if not self.last_returns:
+            return {}
+        returns = self.last_returns
+        return {"random/batch_mean": float(np.mean(returns)), "random/batch_best": max(returns),
+                "random/batch_returns": returns}  # fmt: skip

@@ -70,3 +70,29 @@ def test_render_command_writes_a_gif(tmp_path):
     assert main(["render", "--task", "MazeSparse", "--program", program, "--instance", "2", "--out", str(out)]) == 0
     with Image.open(out) as gif:
         assert gif.n_frames > 1
+
+
+def test_animated_panels_look_like_rendered_frames_side_by_side(episode):
+    import io
+
+    import numpy as np
+
+    from karel.render import PALETTE, animate_panels
+
+    worlds = episode.worlds[:5]
+    data = animate_panels([worlds, worlds[::-1]], [[f"a{i}" for i in range(5)], [f"b{i}" for i in range(5)]],
+                          cell=16, title="title")  # fmt: skip
+    with Image.open(io.BytesIO(data)) as gif:
+        assert gif.n_frames == 5 and gif.size == (2 * 12 * 16 + 4, 16 + 12 * 16 + 16) and gif.info["loop"] == 0
+        durations = []
+        for f in range(5):
+            gif.seek(f)
+            durations.append(gif.info["duration"])
+            frame = np.asarray(gif.convert("RGB")).astype(int)
+            for panel, world in ((0, worlds[f]), (1, worlds[4 - f])):
+                drawn = frame[16 : 16 + 192, panel * 196 : panel * 196 + 192]
+                assert np.abs(drawn - np.asarray(render_world(world, 16)).astype(int)).mean() < 4  # palette only
+        assert durations == [120, 120, 120, 120, 1500]
+    assert len(PALETTE) <= 256
+    with pytest.raises(ValueError, match="one non-zero length"):
+        animate_panels([worlds, worlds[:2]])

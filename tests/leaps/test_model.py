@@ -6,7 +6,7 @@ import pytest
 import pytorch_lightning as pl
 import torch
 
-from karel.dsl import PAD_ID
+from karel.dsl import PAD_ID, TOKEN_ID
 from karel.parser import parse_ids
 from karel.program import to_ids
 from karel.sampler import sample_leaps_program
@@ -368,3 +368,35 @@ def test_leaps_fit_resumes_from_a_training_checkpoint_and_refuses_other_settings
     capsys.readouterr()
     assert main(["fit", *common, "--model.hidden", "64", "--trainer.logger", "false", "--ckpt_path", str(last)]) == 2
     assert "hidden (given 64, checkpoint 32)" in capsys.readouterr().err
+
+
+def test_validation_writes_decoded_programs_beside_their_targets_into_tensorboard(tiny_data, tmp_path):
+    from pytorch_lightning.loggers import TensorBoardLogger
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from leaps.module import SHOWN_PROGRAMS, token_text
+
+    pl.seed_everything(0)
+    module = LeapsModule(hidden=32, condition=False, behaviour=False)
+    logger = TensorBoardLogger(str(tmp_path), name="tb", version=0)
+    trainer = pl.Trainer(max_steps=4, val_check_interval=2, limit_val_batches=1, logger=logger,
+                         enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+                         default_root_dir=tmp_path, num_sanity_val_steps=1)  # fmt: skip
+    data = ProgramDataModule(str(tiny_data), batch_size=8)
+    trainer.fit(module, data)
+    logger.experiment.flush()
+    [events_file] = (tmp_path / "tb" / "version_0").glob("events.out.tfevents.*")
+    events = EventAccumulator(str(events_file), size_guidance={"tensors": 0})
+    events.Reload()
+    shown = events.Tensors("val/programs/text_summary")
+    assert [e.step for e in shown] == [2, 4]  # every validation, not the sanity check
+    first_batch = next(iter(data.val_dataloader()))["program"][:SHOWN_PROGRAMS].tolist()
+    targets = [token_text(row) for row in first_batch]
+    for event in shown:
+        rows = event.tensor_proto.string_val[0].decode().splitlines()
+        assert rows[0] == "| # | target | decoded | match |" and len(rows) == 2 + SHOWN_PROGRAMS
+        for i, (row, target) in enumerate(zip(rows[2:], targets)):
+            number, shown_target, decoded, match = (cell.strip().strip("`") for cell in row.strip("|").split("|"))
+            assert (number, shown_target) == (str(i), target) and target.startswith("DEF run m(")
+            assert match == ("yes" if decoded == target else "no")
+            parse_ids([TOKEN_ID[t] for t in decoded.split()])  # greedy decodings always parse

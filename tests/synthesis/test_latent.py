@@ -182,3 +182,36 @@ def test_cli_answers_a_bad_checkpoint_with_one_line(method, kind, tmp_path, caps
     err = capsys.readouterr().err
     assert err.startswith(f"synthesis search: error: {message}") and err.count("\n") == 1
     assert "weights_only" not in err and not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("protocol", ["llm-gs", "leaps"])
+def test_a_cem_run_board_has_its_populations_and_leaves_the_search_as_it_is(checkpoint, protocol, tmp_path,
+                                                                            monkeypatch):  # fmt: skip
+    import synthesis.inspection
+    from synthesis.run import Run, SearchConfig
+    from tests.synthesis.board import read_board
+
+    monkeypatch.setattr(synthesis.inspection, "STEP_SECONDS", 0.0)  # a point per step
+
+    config = SearchConfig(task="MazeSparse", method="cem", checkpoint=str(checkpoint), budget=45, population=8,
+                          instances=4, sigma=0.5, protocol=protocol)  # fmt: skip
+    result = Run(config, tmp_path, progress=False).execute()
+    bare = search(checkpoint, 45, population=8, sigma=0.5) if protocol == "llm-gs" else None
+    if bare is not None:
+        bare.evaluator = Evaluator(make("MazeSparse"), 45, instances=4)
+    else:
+        bare = LeapsCem(LeapsEvaluator(leaps_task("MazeSparse"), 45, seed=0), 0, load_decoder(str(checkpoint)),
+                        population=8, sigma=0.5)  # fmt: skip
+    bare.run()
+    assert (result["best_program"], result["evaluations"]) == (str(bare.best_program), bare.evaluator.evaluations)
+    scalars = read_board(tmp_path / "MazeSparse" / "cem" / "seed_0" / "tb")["scalars"]
+    populations = scalars["cem/population_mean"]
+    assert {v for _, v in scalars["cem/sigma"]} == {0.5}
+    assert all(1 <= v <= 8 for _, v in scalars["cem/distinct_programs"])
+    assert all(e >= m - 1e-6 for (_, e), (_, m) in zip(scalars["cem/elite_mean"], populations))
+    if protocol == "leaps":  # population + centre per iteration: 5 iterations of 9 evaluations
+        assert [s for s, _ in populations] == [9, 18, 27, 36, 45] == [s for s, _ in scalars["cem/centre_return"]]
+        assert {v for _, v in scalars["cem/world_set"]} == {0}
+    else:  # a search's start latent is its one decoded centre; restarts count searches after the first
+        assert len(scalars["cem/centre_return"]) == scalars["cem/restarts"][-1][1] + 1
+        assert len(populations) + len(scalars["cem/centre_return"]) == len(scalars["cem/sigma"])

@@ -11,6 +11,7 @@ from synthesis.cli import main
 from synthesis.llm.client import ChatClient, LlmError, LlmSettings
 from synthesis.llm_gs import llm_programs
 from synthesis.run import LLM_COUNTS
+from tests.synthesis.board import read_board
 from tests.synthesis.chat_server import ChatServer
 
 SEEDS = Path(__file__).parents[2] / "configs" / "search" / "init_programs" / "DoorKey.txt"
@@ -83,6 +84,15 @@ def test_llm_gs_run_replays_exactly_from_its_cache(server, tmp_path, monkeypatch
     for path in run_dir.rglob("*"):
         if path.is_file() and path.suffix in (".json", ".jsonl", ".yaml", ".txt"):
             assert "sk-test-secret-key" not in path.read_text(), path
+        if path.is_file() and path.name.startswith("events.out.tfevents"):
+            assert b"sk-test-secret-key" not in path.read_bytes(), path
+    board = read_board(run_dir / "tb")  # what the model gave, and the returns of its programs
+    assert [board["scalars"][f"llm/{k}"] for k in ("accepted", "rejected")] == [[(0, 29)], [(0, 19)]]
+    [(step, count)] = board["histograms"]["llm/initial_returns"]
+    [(_, ranked)] = board["texts"]["llm/programs"]
+    assert step == count == 32 and len(ranked.splitlines()) == 2 + 32
+    assert board["scalars"]["llm/initial_best"][0][1] == pytest.approx(float(ranked.splitlines()[2].split("|")[2]),
+                                                                        abs=5e-5)  # fmt: skip
 
     requests_before = len(server.requests)
     monkeypatch.delenv("OPENAI_BASE_URL")

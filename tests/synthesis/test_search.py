@@ -11,6 +11,7 @@ from karel.tasks import make
 from synthesis.evaluator import SOLVED, Evaluator
 from synthesis.run import Run, RunFolderError, SearchConfig
 from synthesis.search import HillClimbing, RandomSearch, ScheduledHillClimbing
+from tests.synthesis.board import read_board
 
 
 def run_search(search):
@@ -86,7 +87,8 @@ def read_log(run_dir):
     return [json.loads(line) for line in (run_dir / "log.jsonl").read_text().splitlines()]
 
 
-def test_interrupted_run_resumes_to_the_uninterrupted_result(tmp_path, monkeypatch):
+@pytest.mark.parametrize("after_an_improvement", [False, True])
+def test_interrupted_run_resumes_to_the_uninterrupted_result(tmp_path, monkeypatch, after_an_improvement):
     config = SearchConfig(task="DoorKey", method="shc", seed=2, budget=4000, instances=4)
     full = Run(config, tmp_path / "a", progress=False).execute()
 
@@ -95,9 +97,12 @@ def test_interrupted_run_resumes_to_the_uninterrupted_result(tmp_path, monkeypat
 
     def interrupting_step(self):
         steps["n"] += 1
-        if steps["n"] == 8:
+        if steps["n"] == 8 and not after_an_improvement:
             raise KeyboardInterrupt
+        best = self.best_return
         original(self)
+        if after_an_improvement and steps["n"] >= 3 and self.best_return > best:
+            raise KeyboardInterrupt  # the step's improvement is logged but not checkpointed
 
     monkeypatch.setattr(ScheduledHillClimbing, "step", interrupting_step)
     with pytest.raises(KeyboardInterrupt):
@@ -113,6 +118,10 @@ def test_interrupted_run_resumes_to_the_uninterrupted_result(tmp_path, monkeypat
     assert strip(read_log(run_dir)) == strip(read_log(tmp_path / "a" / "DoorKey" / "shc" / "seed_2"))
     assert (run_dir / "best.txt").read_text().strip() == full["best_program"]
     assert Run(config, tmp_path / "b", progress=False).execute() == resumed  # finished runs are not re-run
+    # TensorBoard drops what the interrupted attempt wrote after its checkpoint: no improvement twice
+    board = read_board(run_dir / "tb")
+    assert [step for step, _ in board["texts"]["best/program"]] == [r["evaluations"] for r in read_log(run_dir)]
+    assert board["hparams"]["seed"] == 2 and board["session_end"] == "STATUS_SUCCESS"
 
 
 def test_run_folder_with_another_config_is_refused(tmp_path):
