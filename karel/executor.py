@@ -1,11 +1,11 @@
 """The batched executor: P programs x E worlds, with exactly the reference interpreter's results.
 
 `execute` is the one entry point of every caller (`karel eval`, dataset generation, the VAE's behaviour
-losses, every search method). On the CPU it runs the compiled engine (`karel.vm`): each episode runs
-natively to its end, the episodes shared out over the CPU threads, so long episodes never hold short ones
-back. On CUDA it runs the lock-step engine (`karel.lockstep`) on the GPU. An episode that an engine cannot
-finish exactly (a Snake episode that uses more food draws than were precomputed, a full lock-step loop
-table) is re-run with the reference interpreter; `ExecResult.fallbacks` counts them.
+losses, every search method). It runs the compiled VM (`karel.vm`): every episode runs natively to its end,
+on the CPU shared out over the CPU threads (`karel.vm.cpu`), on CUDA one GPU thread per episode
+(`karel.vm.cuda`; under `NUMBA_ENABLE_CUDASIM=1` in numba's CUDA simulator, results on the CPU). An episode
+the VM cannot finish exactly (a Snake episode that uses more food draws than were precomputed, a full CUDA
+loop table) is re-run with the reference interpreter; `ExecResult.fallbacks` counts them.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from karel.tasks.base import Instance, Task
 from karel.world import Worlds
 
 WORLD_FIELDS = ("walls", "markers", "row", "col", "direction")
-ENGINES = ("compiled", "lockstep")
 
 
 @dataclass(frozen=True)
@@ -52,9 +51,7 @@ def execute(
     record_states: bool = False,
     max_episodes: int = 1 << 15,
     device: torch.device | str | None = None,
-    engine: str | None = None,
-    loop_capacity: int = 128,
-    reference_tail: int = 512,
+    loop_capacity: int = 256,
 ) -> ExecResult:
     """Run every program on every initial world: P programs x E worlds = N episodes.
 
@@ -69,10 +66,9 @@ def execute(
         record_states: also record the worlds before the first and after each recorded action (steps after
             the end hold the initial world).
         max_episodes: episodes per chunk (bounds the memory of recorded traces).
-        device: where to run and return results (default: the device of `worlds`, else the CPU).
-        engine: "compiled" (CPU only) or "lockstep" (any device); default: compiled on the CPU, lock-step
-            on CUDA.
-        loop_capacity, reference_tail: settings of the lock-step (CUDA) engine, see `karel.lockstep`.
+        device: where to run and return results (default: the device of `worlds`, else the CPU); on the
+            CUDA simulator the VM's CUDA kernel runs and results stay on the CPU.
+        loop_capacity: WHILE iterations an episode's loop table holds on CUDA (more: reference re-run).
     """
     if task is None and worlds is None:
         raise ValueError("execute needs a task or initial worlds")
@@ -85,11 +81,14 @@ def execute(
     if device is None:
         device = worlds.device if worlds is not None and task is None else torch.device("cpu")
     device = torch.device(device)
-    engine = engine or ("compiled" if device.type == "cpu" else "lockstep")
-    if engine not in ENGINES:
-        raise ValueError(f"unknown engine {engine!r}; known: {', '.join(ENGINES)}")
-    if engine == "compiled" and device.type != "cpu":
-        raise ValueError("the compiled engine runs on the CPU; use engine='lockstep' on CUDA")
+    on_cuda = device.type == "cuda"
+    if on_cuda:
+        from karel.vm import cuda as vm_cuda
+
+        if vm_cuda.simulated():
+            device = torch.device("cpu")
+    elif device.type != "cpu":
+        raise ValueError(f"the VM runs on the CPU or on CUDA, not on {device.type!r}")
     if task is not None:
         instances = list(instances) if instances is not None else [task.instance(i) for i in range(32)]
         if not instances:
@@ -102,14 +101,7 @@ def execute(
     compiled = compile_programs(programs, device)
     settings = {"crashable": crashable, "max_calls": max_calls, "record_actions": record_actions,
                 "record_states": record_states, "max_episodes": max_episodes}  # fmt: skip
-    if engine == "compiled":
-        out = _run_compiled(compiled.code.numpy(), initial, task, instances, **settings)
-    else:
-        from karel.lockstep import run_lockstep
-
-        rules = task.batch_rules(instances, device) if task is not None else None
-        out = run_lockstep(compiled, initial, rules, loop_capacity=loop_capacity, reference_tail=reference_tail,
-                           **settings)  # fmt: skip
+    out = _run_vm(compiled.code, initial, task, instances, on_cuda=on_cuda, loop_capacity=loop_capacity, **settings)
     redo = out.pop("fallback").nonzero().flatten().tolist()  # host sync: once per call
     for n in redo:
         _rerun_with_reference(out, n, programs, task, instances, initial, crashable, max_calls, record_actions)
@@ -128,26 +120,40 @@ def execute(
     )
 
 
-def _run_compiled(code: np.ndarray, initial: Worlds, task: Task | None, instances, *, crashable: bool,
-                  max_calls: int, record_actions: int, record_states: bool,
-                  max_episodes: int) -> dict[str, torch.Tensor]:  # fmt: skip
-    """The compiled engine over all P x E episodes, `max_episodes` at a time; outputs as in `run_lockstep`."""
-    from karel import vm
+def _run_vm(code: torch.Tensor, initial: Worlds, task: Task | None, instances, *, on_cuda: bool,
+            loop_capacity: int, crashable: bool, max_calls: int, record_actions: int, record_states: bool,
+            max_episodes: int) -> dict[str, torch.Tensor]:  # fmt: skip
+    """The VM over all P x E episodes, `max_episodes` at a time, on the CPU or CUDA (tensors on
+    `initial`'s device); outputs [N, ...] keyed ret, termination, calls, num_actions, fallback, actions,
+    state_{walls, markers, row, col, direction}."""
+    from karel.vm import pack
 
     num_worlds, height, width = initial.walls.shape
-    walls, markers = initial.walls.numpy().astype(np.uint8), initial.markers.numpy()
-    pose = torch.stack([initial.row, initial.col, initial.direction], dim=1).numpy()
-    arrays = vm.pack_task(task, instances) if task is not None else vm.TaskArrays.none(num_worlds, height, width)
+    arrays = pack.pack_task(task, instances) if task is not None else pack.TaskArrays.none(num_worlds, height, width)
+    walls, markers = initial.walls.to(torch.uint8), initial.markers.to(torch.uint8)
+    pose = torch.stack([initial.row, initial.col, initial.direction], dim=1)
     total = len(code) * num_worlds
     chunks = []
-    for start in range(0, total, max_episodes):
-        episodes = np.arange(start, min(total, start + max_episodes))
-        chunks.append(vm.run_episodes(code, episodes // num_worlds, episodes % num_worlds, walls, markers, pose,
-                                      arrays, crashable=crashable, max_calls=max_calls,
-                                      record_actions=record_actions, record_states=record_states))  # fmt: skip
+    for start in range(0, max(total, 1), max_episodes):
+        episodes = torch.arange(start, min(total, start + max_episodes), device=code.device)
+        settings = {"crashable": crashable, "max_calls": max_calls, "record_actions": record_actions,
+                    "record_states": record_states}  # fmt: skip
+        if on_cuda:
+            from karel.vm import cuda as vm_cuda
+
+            chunks.append(vm_cuda.run_episodes(code, episodes // num_worlds, episodes % num_worlds, walls.contiguous(),
+                                               markers.contiguous(), pose.contiguous(), arrays,
+                                               loop_capacity=loop_capacity, **settings))  # fmt: skip
+        else:
+            from karel.vm import cpu as vm_cpu
+
+            result = vm_cpu.run_episodes(code.numpy(), (episodes // num_worlds).numpy(), (episodes % num_worlds).numpy(),
+                                         walls.numpy(), markers.numpy(), pose.numpy(), arrays, **settings)  # fmt: skip
+            chunks.append({f: torch.from_numpy(getattr(result, f)) for f in ("returns", "termination", "calls",
+                           "num_actions", "fallback", "actions", "state_walls", "state_markers", "state_pose")})  # fmt: skip
 
     def cat(field: str) -> torch.Tensor:
-        return torch.from_numpy(np.concatenate([getattr(c, field) for c in chunks]))
+        return torch.cat([c[field] for c in chunks]) if len(chunks) > 1 else chunks[0][field]
 
     out = {"ret": cat("returns"), "termination": cat("termination"), "calls": cat("calls"),
            "num_actions": cat("num_actions"), "fallback": cat("fallback")}  # fmt: skip
@@ -207,8 +213,9 @@ def execute_pairs(
     record_branches: bool = False,
 ) -> Traces:
     """Run episode n = program `programs[program_of[n]]` on world `worlds[n]`, for N worlds, with no task
-    rules (dataset generation), on the CPU with the compiled engine. Same semantics as `execute`."""
-    from karel import vm
+    rules (dataset generation), on the CPU with the VM. Same semantics as `execute`."""
+    from karel.vm import cpu as vm
+    from karel.vm import pack
 
     if record_states and record_actions < 1:
         raise ValueError("record_states needs record_actions >= 1 (the number of steps to keep)")
@@ -222,7 +229,7 @@ def execute_pairs(
     code = compile_programs(programs).code.numpy()
     pose = torch.stack([worlds.row, worlds.col, worlds.direction], dim=1).numpy()
     out = vm.run_episodes(code, program_of, np.arange(num), worlds.walls.numpy().astype(np.uint8),
-                          worlds.markers.numpy(), pose, vm.TaskArrays.none(num, height, width), crashable=crashable,
+                          worlds.markers.numpy(), pose, pack.TaskArrays.none(num, height, width), crashable=crashable,
                           max_calls=max_calls, record_actions=record_actions, record_states=record_states,
                           record_branches=record_branches)  # fmt: skip
     states = None

@@ -23,7 +23,7 @@ def test_console_script_eval_json():
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert set(result) == {"task", "program", "protocol", "engine", "device", "instances", "returns", "mean"}
-    assert result["mean"] == 1.0 and result["instances"] == 32 and result["engine"] == "batched"
+    assert result["mean"] == 1.0 and result["instances"] == 32 and result["engine"] == "vm"
     assert result["protocol"] == "llm-gs"
 
 
