@@ -6,7 +6,8 @@ The VM modules (`grid`, `rules`, `machine`) hold undecorated Python functions an
 re-created over that namespace and wrapped by `jit`, so the functions call each other's compiled forms on
 the same target. The code therefore keeps to what both targets compile: no allocation (every scratch array
 is an argument), no array expressions or slice assignment, explicit loops, scalar tuples as results, and
-integer arithmetic that stays below 2^63.
+integer arithmetic that stays below 2^63. The task rule is a run-time argument, so one build serves every
+task (one compilation per target, not one per task family).
 """
 
 from __future__ import annotations
@@ -20,23 +21,16 @@ from karel.vm import grid, machine, ops, rules
 MODULES = (grid, rules, machine)
 
 
-def build(jit, rule: int, entry_jit=None) -> dict:
-    """The namespace of the VM for task rule `rule` (an `ops.RULE_*`), its functions compiled with `jit`
-    (name -> compiled function); the entry points (`machine.ENTRIES`) with `entry_jit` if given."""
+def build(jit, entry_jit=None) -> dict:
+    """The namespace of the VM, its functions compiled with `jit` (name -> compiled function); the entry
+    points (`machine.ENTRIES`) with `entry_jit` if given."""
     namespace: dict = {name: value for name, value in vars(ops).items() if name.isupper()}
-    namespace["RULE"] = rule
     namespace.update({name: getattr(machine, name) for name in ("NEW", "SEEN", "FULL")})
     for module in MODULES:
         for name in module.COMPILED:
             source = getattr(module, name)
             function = types.FunctionType(source.__code__, namespace, name, source.__defaults__)
-            # A name per rule: compiled symbols are named after the qualified name, and two VMs' functions of
-            # one name would collide when one VM comes from numba's disk cache and the other is compiled.
-            function.__module__, function.__qualname__, function.__doc__ = (
-                module.__name__,
-                f"{name}_rule{rule}",
-                source.__doc__,
-            )
+            function.__module__, function.__qualname__, function.__doc__ = module.__name__, name, source.__doc__
             entry = name in machine.ENTRIES and entry_jit is not None
             namespace[name] = entry_jit(function) if entry else jit(function)
     return namespace

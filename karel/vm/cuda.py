@@ -1,7 +1,7 @@
 """The VM as a CUDA kernel: one thread per episode, on torch CUDA tensors in place.
 
 The kernel runs the same `machine.run_episode` as the CPU driver, compiled as numba CUDA device functions
-(one kernel per task rule, `engine`). Inputs and outputs are torch tensors handed to numba through
+(one kernel for every task: the rule is an argument, `engine`). Inputs and outputs are torch tensors handed to numba through
 `__cuda_array_interface__` (`numba.cuda.as_cuda_array`), so nothing is copied to the host; numba launches
 on its default stream, the legacy default stream torch also uses unless told otherwise. Every episode has
 its own scratch rows (grid, rule state, loop table of `loop_capacity` entries, marker-change log of
@@ -47,7 +47,7 @@ def init_kernel(init_markers, init_acc, zobrist):
 
 
 def episodes_kernel(
-    code, world_of_episode, program_of_episode, init_walls, init_markers, init_pose, init_acc, sparse, params,
+    rule, code, world_of_episode, program_of_episode, init_walls, init_markers, init_pose, init_acc, sparse, params,
     cells, num_cells, mask, crashable, max_calls, zobrist, walls, markers, counters, state, acc, table, entries,
     log, old_markers, keys, returns, termination, calls_out, actions_out, fallback, actions, state_walls,
     state_markers, state_pose, branches,
@@ -55,7 +55,7 @@ def episodes_kernel(
     n = cuda.grid(1)
     if n < program_of_episode.shape[0]:
         e = world_of_episode[n]
-        run_episode(n, program_of_episode[n], e, code, init_walls, init_markers, init_pose, init_acc, sparse,
+        run_episode(n, program_of_episode[n], e, rule, code, init_walls, init_markers, init_pose, init_acc, sparse,
                     params[e], cells[e], num_cells[e], mask[e], crashable, max_calls, zobrist, walls[n], markers[n],
                     counters[n], state[n], acc[n], table[n], entries[n], log[n], old_markers[n], keys[n], returns,
                     termination, calls_out, actions_out, fallback, actions, state_walls, state_markers, state_pose,
@@ -63,13 +63,13 @@ def episodes_kernel(
 
 
 @functools.cache
-def engine(rule: int):
-    """(init kernel, episodes kernel) of the VM for task rule `rule`, compiled on first use."""
-    namespace = build(cuda.jit(device=True), rule)
+def engine():
+    """(init kernel, episodes kernel) of the VM, compiled on first use."""
+    namespace = build(cuda.jit(device=True))
     namespace["cuda"] = cuda
     kernels = []
     for template in (init_kernel, episodes_kernel):
-        function = types.FunctionType(template.__code__, namespace, f"{template.__name__}_rule{rule}")
+        function = types.FunctionType(template.__code__, namespace, template.__name__)
         function.__module__, function.__qualname__ = __name__, function.__name__
         kernels.append(cuda.jit(function))
     return tuple(kernels)
@@ -121,7 +121,7 @@ def run_episodes(
                zeros(n, loop_capacity, ENTRY_FIELDS), zeros(n, log_capacity), zeros(n, h, w, dtype=torch.uint8),
                zeros(n, 2, table.shape[0], dtype=torch.uint8)]  # fmt: skip
     init_acc = zeros(num_worlds, ACC_SIZE)
-    init, episodes = engine(task.rule)
+    init, episodes = engine()
     v = _view
     init[(num_worlds + THREADS_PER_BLOCK - 1) // THREADS_PER_BLOCK, THREADS_PER_BLOCK](
         v(markers), v(init_acc), v(table)
@@ -129,7 +129,7 @@ def run_episodes(
     facts = [torch.as_tensor(np.ascontiguousarray(a), device=device) for a in (task.params, task.cells, task.num_cells,
                                                                                 task.mask)]  # fmt: skip
     episodes[(n + THREADS_PER_BLOCK - 1) // THREADS_PER_BLOCK, THREADS_PER_BLOCK](
-        v(code), v(world_of_episode), v(program_of_episode), v(walls), v(markers), v(pose), v(init_acc), task.sparse,
+        task.rule, v(code), v(world_of_episode), v(program_of_episode), v(walls), v(markers), v(pose), v(init_acc), task.sparse,
         *(v(f) for f in facts), crashable, max_calls, v(table), *(v(s) for s in scratch), v(out["returns"]),
         v(out["termination"]), v(out["calls"]), v(out["num_actions"]), v(out["fallback"]), v(out["actions"]),
         v(out["state_walls"]), v(out["state_markers"]), v(out["state_pose"]), v(zeros(n, 0, dtype=torch.uint8)),

@@ -42,7 +42,6 @@ from karel.vm.ops import (
     OP_TEST,
     OP_WHILE,
     PICK,
-    RULE,
     RULE_NONE,
     TURN_LEFT,
     TURN_RIGHT,
@@ -114,12 +113,13 @@ def init_worlds(first, last, init_markers, init_acc, zobrist):
 
 
 def run_episode(
-    n, p, e, code, init_walls, init_markers, init_pose, init_acc, sparse, params, cells, num_cells, mask,
+    n, p, e, rule, code, init_walls, init_markers, init_pose, init_acc, sparse, params, cells, num_cells, mask,
     crashable, max_calls, zobrist, walls, markers, counters, state, acc, table, entries, log, old_markers,
     keys, returns, termination, calls_out, actions_out, fallback, actions, state_walls, state_markers,
     state_pose, branches,
 ):  # fmt: skip
-    """Run episode n (program p, world e) to its end and write its outputs at n.
+    """Run episode n (program p, world e) under task rule `rule` (`ops.RULE_*`) to its end and write its
+    outputs at n.
 
     `init_acc` [E, ACC_SIZE] holds each world's accumulators (`grid.reset_acc`), `zobrist` the hash table.
     Scratch (this episode's or this thread's): walls, markers [H, W] uint8; counters [L] int64 (REPEAT);
@@ -134,8 +134,8 @@ def run_episode(
     row, col, direction = init_pose[e, 0], init_pose[e, 1], init_pose[e, 2]
     for i in range(acc.shape[0]):
         acc[i] = init_acc[e, i]
-    if RULE != RULE_NONE:
-        rules_reset(params, state)
+    if rule != RULE_NONE:
+        rules_reset(rule, params, state)
     record = actions.shape[1]
     record_states = state_markers.shape[1] > 0
     record_branches = branches.shape[1] > 0
@@ -186,8 +186,8 @@ def run_episode(
             else:
                 change_marker(markers, acc, log, zobrist, row, col, 1)
             terminated = False
-            if RULE != RULE_NONE:
-                terminated, reward, bad = rules_step(sparse, params, cells, num_cells, mask, walls, markers, acc,
+            if rule != RULE_NONE:
+                terminated, reward, bad = rules_step(rule, sparse, params, cells, num_cells, mask, walls, markers, acc,
                                                      log, zobrist, state, row, col)  # fmt: skip
                 ret += reward
                 if bad:

@@ -51,8 +51,6 @@ ZOBRIST_SEED = 20_240_603
 E_NODE, E_HASH, E_POSE, E_LOG, E_SLOT = 0, 1, 2, 3, 4
 ENTRY_FIELDS = 5
 
-RULE = RULE_NONE  # the rule of one compiled VM: `karel.vm.build` sets it per namespace
-
 
 def key_span(height: int, width: int) -> int:
     """More digits than any loop key of an H x W world: row, column, direction, up to two per cell."""

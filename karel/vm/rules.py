@@ -1,8 +1,8 @@
 """The task rules of the compiled VM: each family's reference `Rules.__call__` (karel/tasks/*.py, the
 executable specification) as a plain function over arrays and scalars, compiled for every target by
 `karel.vm.build`. `rules_reset` starts an episode's rule state, `rules_step` applies the rule after an
-action and returns (terminated, reward, fallback). The rule is `RULE`, a constant of the namespace that
-`build` makes: one compiled VM per rule, each holding only its own rule's code.
+action and returns (terminated, reward, fallback). The rule is a run-time argument (`ops.RULE_*`): one
+compiled VM serves every task.
 
 Instance facts come packed by `karel.vm.pack`: `params` [NUM_PARAMS] integers, `cells` [C, 2] listed cells
 (TopOff targets, corners, doors, forbidden cells, Snake's food draws), `mask` [H, W] marked cells (valid
@@ -18,7 +18,6 @@ from karel.vm.ops import (
     ACC_MARKERS,
     CRASH_PENALTY,
     MAX_MARKERS,
-    RULE,
     RULE_DOOR_KEY,
     RULE_FOUR_CORNERS,
     RULE_HARVESTER,
@@ -38,19 +37,19 @@ COMPILED = ("rules_reset", "distance_rules", "top_off_rules", "four_corners_rule
             "rules_step")  # fmt: skip
 
 
-def rules_reset(params, state):
+def rules_reset(rule, params, state):
     for i in range(state.shape[0]):
         state[i] = 0
-    if RULE == RULE_STAIR_CLIMBER or RULE == RULE_MAZE:  # previous distance
+    if rule == RULE_STAIR_CLIMBER or rule == RULE_MAZE:  # previous distance
         state[0] = params[2]
-    elif RULE == RULE_HARVESTER or RULE == RULE_PATH_FOLLOW:  # previous marker count
+    elif rule == RULE_HARVESTER or rule == RULE_PATH_FOLLOW:  # previous marker count
         state[0] = params[0]
-    elif RULE == RULE_DOOR_KEY:  # locked
+    elif rule == RULE_DOOR_KEY:  # locked
         state[0] = 1
-    elif RULE == RULE_ONE_STROKE:  # previous cell, visited cells
+    elif rule == RULE_ONE_STROKE:  # previous cell, visited cells
         state[0] = params[0]
         state[1] = params[1]
-    elif RULE == RULE_SNAKE:  # length, body length, food cell, food pointer, body cells from SNAKE_BODY
+    elif rule == RULE_SNAKE:  # length, body length, food cell, food pointer, body cells from SNAKE_BODY
         state[0] = 2
         state[1] = 1
         state[2] = params[2]
@@ -250,28 +249,28 @@ def snake_rules(cells, num_cells, walls, markers, acc, log, zobrist, state, row,
     return terminated, reward, False
 
 
-def rules_step(sparse, params, cells, num_cells, mask, walls, markers, acc, log, zobrist, state, row, col):
-    """Apply the task rule `RULE` after an action; return (terminated, reward, fallback)."""
+def rules_step(rule, sparse, params, cells, num_cells, mask, walls, markers, acc, log, zobrist, state, row, col):
+    """Apply task rule `rule` (an `ops.RULE_*`) after an action; return (terminated, reward, fallback)."""
     terminated = False
     reward = 0.0
-    if RULE == RULE_STAIR_CLIMBER or RULE == RULE_MAZE:
-        terminated, reward = distance_rules(params, mask, state, row, col, sparse, RULE == RULE_STAIR_CLIMBER)
-    elif RULE == RULE_TOP_OFF:
+    if rule == RULE_STAIR_CLIMBER or rule == RULE_MAZE:
+        terminated, reward = distance_rules(params, mask, state, row, col, sparse, rule == RULE_STAIR_CLIMBER)
+    elif rule == RULE_TOP_OFF:
         terminated, reward = top_off_rules(cells, num_cells, markers, acc, state, sparse)
-    elif RULE == RULE_FOUR_CORNERS:
+    elif rule == RULE_FOUR_CORNERS:
         terminated, reward = four_corners_rules(cells, num_cells, markers, acc, state, sparse)
-    elif RULE == RULE_HARVESTER:
+    elif rule == RULE_HARVESTER:
         terminated, reward = harvester_rules(params, acc, state, sparse)
-    elif RULE == RULE_DOOR_KEY:
+    elif rule == RULE_DOOR_KEY:
         terminated, reward = door_key_rules(params, cells, num_cells, walls, markers, acc, state)
-    elif RULE == RULE_ONE_STROKE:
+    elif rule == RULE_ONE_STROKE:
         terminated, reward = one_stroke_rules(params, walls, state, row, col)
-    elif RULE == RULE_SEEDER:
+    elif rule == RULE_SEEDER:
         terminated, reward = seeder_rules(params, acc, state, cells, 0, markers)
-    elif RULE == RULE_PATH_FOLLOW:
+    elif rule == RULE_PATH_FOLLOW:
         terminated, reward = path_follow_rules(params, mask, acc, state, row, col)
-    elif RULE == RULE_WALL_AVOIDER:
+    elif rule == RULE_WALL_AVOIDER:
         terminated, reward = seeder_rules(params, acc, state, cells, num_cells, markers)
-    elif RULE == RULE_SNAKE:
+    elif rule == RULE_SNAKE:
         return snake_rules(cells, num_cells, walls, markers, acc, log, zobrist, state, row, col)
     return terminated, reward, False

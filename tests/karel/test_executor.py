@@ -186,3 +186,21 @@ def test_nothing_to_run_is_a_clear_value_error():
         execute([move], task, [])
     with pytest.raises(ValueError, match="^execute needs at least one initial world, got none$"):
         execute([move], None, worlds=Worlds.stack([task.instance(0).world])[:0])
+
+
+def test_one_compiled_vm_serves_every_task_and_recording_mode():
+    """Every call, whatever the task, recording or budget, reuses the one compiled driver: a second
+    specialisation would cost a full compilation (seconds) on a fresh machine."""
+    from karel.executor import execute_pairs
+    from karel.vm import cpu
+
+    programs = program_mix(seed=3, count=4)
+    for name in ("Snake", "TopOffSparse", "DoorKey"):
+        task = make(name)
+        execute(programs, task, [task.instance(0), task.instance(1)], max_calls=50, record_actions=3)
+        execute(programs, task, [task.instance(2)], record_actions=2, record_states=True)
+    worlds = make("Maze").initial_worlds(range(4))
+    execute_pairs(programs, worlds, [0, 1, 2, 3], crashable=True, record_actions=4, record_states=True,
+                  record_branches=True)  # fmt: skip
+    init_range, run_range = cpu.engine()
+    assert len(run_range.signatures) == 1 and len(init_range.signatures) == 1
