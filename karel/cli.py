@@ -80,9 +80,13 @@ def _returns(task: Task | MiniGridTask, programs: list[Program], args: argparse.
         return task.returns(programs, seeds).tolist()
     if args.engine == "reference":
         return [evaluate(program, task, seeds) for program in programs]
+    instances = [task.instance(i) for i in seeds]
+    if args.device == "cpu":  # without torch: it is imported only for --device cuda
+        from karel.executor import episode_returns
+
+        return episode_returns(programs, task, instances).tolist()
     from karel.executor import execute
 
-    instances = [task.instance(i) for i in seeds]
     return execute(programs, task, instances, device=args.device).returns.tolist()
 
 

@@ -14,13 +14,15 @@ import functools
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import numpy as np
-import torch
 
 from karel.language import KAREL, Language
 from karel.world import World, Worlds
+
+if TYPE_CHECKING:
+    import torch
 
 MAX_INSTANCES = 1_000_000  # most task instances one evaluation may use (`karel eval`, `synthesis search`)
 CRASH_PENALTY = -1.0  # replaces the step reward when a task rule is violated (LLM-GS `BaseTask`)
