@@ -80,9 +80,13 @@ def _returns(task: Task | MiniGridTask, programs: list[Program], args: argparse.
         return task.returns(programs, seeds).tolist()
     if args.engine == "reference":
         return [evaluate(program, task, seeds) for program in programs]
+    instances = [task.instance(i) for i in seeds]
+    if args.device == "cpu":  # without torch: it is imported only for --device cuda
+        from karel.executor import episode_returns
+
+        return episode_returns(programs, task, instances).tolist()
     from karel.executor import execute
 
-    instances = [task.instance(i) for i in seeds]
     return execute(programs, task, instances, device=args.device).returns.tolist()
 
 
@@ -131,7 +135,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
             task = leaps_protocol.leaps_task(task.name)
         except leaps_protocol.UnknownLeapsTaskError as error:
             raise UsageError(str(error)) from None
-        if args.engine == "batched" or args.device == "cuda":
+        if args.engine == "vm" or args.device == "cuda":
             args.engine, args.device = "reference", "cpu"  # LEAPS' evaluation runs on the reference interpreter
     elif args.seed is not None:
         raise UsageError("--seed chooses LEAPS' world stream: it needs --protocol leaps (llm-gs instances are fixed)")
@@ -141,7 +145,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if is_minigrid(task) and args.device == "cuda":
         raise UsageError(f"{task.name} is a MiniGrid task: its environments run on the CPU (drop --device cuda)")
     if args.device == "cuda" and args.engine == "reference":
-        raise UsageError("the reference engine runs on the CPU; use --engine batched for --device cuda")
+        raise UsageError("the reference engine runs on the CPU; use --engine vm for --device cuda")
     if args.device == "cuda" and not _cuda_available():
         raise UsageError("--device cuda: no CUDA device is available")
     if args.program != "-":
@@ -164,9 +168,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def _cuda_available() -> bool:
-    import torch
+    from karel.vm import cuda
 
-    return torch.cuda.is_available()
+    return cuda.available()
 
 
 def cmd_render(args: argparse.Namespace) -> int:
@@ -290,10 +294,15 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--seed", type=int, default=None,
                     help="--protocol leaps: the seed of LEAPS' world stream (default 0: the worlds a search "
                          "with seed 0 scores on first)")  # fmt: skip
-    ev.add_argument("--engine", choices=["batched", "reference"], default="batched",
-                    help="Karel: the batched executor (default) or the reference interpreter; MiniGrid tasks have "
+    ev.add_argument("--engine", choices=["vm", "reference"], default="vm",
+                    help="Karel: the compiled VM (default) or the reference interpreter; MiniGrid tasks have "
                          "one engine (their environments, reported as 'minigrid')")  # fmt: skip
-    ev.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="device of the batched executor")
+    ev.add_argument(
+        "--device",
+        choices=["cpu", "cuda"],
+        default="cpu",
+        help="device of the VM (cuda: the CUDA kernel; NUMBA_ENABLE_CUDASIM=1 runs it in numba's simulator)",
+    )
     ev.add_argument("--json", action="store_true", help="print one JSON object (per program)")
 
     render = commands.add_parser("render", help="render one episode as an animated GIF or a PNG")

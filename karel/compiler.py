@@ -24,11 +24,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from karel.program import Act, Cond, Feature, If, Program, Repeat, Stmt, While
+
+if TYPE_CHECKING:
+    import torch
 
 
 class Op(IntEnum):
@@ -132,15 +135,20 @@ def compile_program(program: Program) -> tuple[list[list[int]], int, int]:
     return rows, builder.whiles, builder.repeats
 
 
-def compile_programs(programs: Sequence[Program], device: torch.device | str = "cpu") -> CompiledPrograms:
-    """Compile and pad P programs into one `[P, L, 6]` table."""
+def instruction_table(programs: Sequence[Program]) -> tuple[np.ndarray, int, int]:
+    """The `[P, L, 6]` int64 table of P programs padded with HALT rows to a common length, the most WHILE
+    nodes and the most REPEAT nodes in one program."""
     compiled = [compile_program(p) for p in programs]
     length = max(len(rows) for rows, _, _ in compiled)
     halt = [int(Op.HALT), 0, 0, -1, -1, 0]
     table = [rows + [halt] * (length - len(rows)) for rows, _, _ in compiled]
-    code = torch.from_numpy(np.array(table, dtype=np.int64).reshape(len(programs), length, FIELDS))
-    return CompiledPrograms(
-        code=code.to(device),
-        num_whiles=max((w for _, w, _ in compiled), default=0),
-        num_repeats=max((r for _, _, r in compiled), default=0),
-    )
+    code = np.array(table, dtype=np.int64).reshape(len(programs), length, FIELDS)
+    return code, max((w for _, w, _ in compiled), default=0), max((r for _, _, r in compiled), default=0)
+
+
+def compile_programs(programs: Sequence[Program], device: torch.device | str = "cpu") -> CompiledPrograms:
+    """Compile and pad P programs into one `[P, L, 6]` table."""
+    import torch
+
+    code, whiles, repeats = instruction_table(programs)
+    return CompiledPrograms(code=torch.from_numpy(code).to(device), num_whiles=whiles, num_repeats=repeats)

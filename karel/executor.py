@@ -1,30 +1,33 @@
 """The batched executor: P programs x E worlds, with exactly the reference interpreter's results.
 
 `execute` is the one entry point of every caller (`karel eval`, dataset generation, the VAE's behaviour
-losses, every search method). On the CPU it runs the compiled engine (`karel.vm`): each episode runs
-natively to its end, the episodes shared out over the CPU threads, so long episodes never hold short ones
-back. On CUDA it runs the lock-step engine (`karel.lockstep`) on the GPU. An episode that an engine cannot
-finish exactly (a Snake episode that uses more food draws than were precomputed, a full lock-step loop
-table) is re-run with the reference interpreter; `ExecResult.fallbacks` counts them.
+losses, every search method). It runs the compiled VM (`karel.vm`): every episode runs natively to its end,
+on the CPU shared out over the CPU threads (`karel.vm.cpu`), on CUDA one GPU thread per episode
+(`karel.vm.cuda`; under `NUMBA_ENABLE_CUDASIM=1` in numba's CUDA simulator, results on the CPU). An episode
+the VM cannot finish exactly (a Snake episode that uses more food draws than were precomputed, a full CUDA
+loop table) is re-run with the reference interpreter; `ExecResult.fallbacks` counts them.
+`episode_returns` is `execute`'s returns as a numpy array, on the CPU, without loading torch (`karel eval`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
-from karel.compiler import compile_programs
+from karel.compiler import instruction_table
 from karel.dsl import MAX_CALLS, NOOP_ACTION
 from karel.interpreter import run_episode
 from karel.program import Program
 from karel.tasks.base import Instance, Task
-from karel.world import Worlds
+from karel.world import World, Worlds
+
+if TYPE_CHECKING:  # torch loads with the first `execute`: `episode_returns` (karel eval) never needs it
+    import torch
 
 WORLD_FIELDS = ("walls", "markers", "row", "col", "direction")
-ENGINES = ("compiled", "lockstep")
 
 
 @dataclass(frozen=True)
@@ -52,9 +55,7 @@ def execute(
     record_states: bool = False,
     max_episodes: int = 1 << 15,
     device: torch.device | str | None = None,
-    engine: str | None = None,
-    loop_capacity: int = 128,
-    reference_tail: int = 512,
+    loop_capacity: int = 256,
 ) -> ExecResult:
     """Run every program on every initial world: P programs x E worlds = N episodes.
 
@@ -69,51 +70,53 @@ def execute(
         record_states: also record the worlds before the first and after each recorded action (steps after
             the end hold the initial world).
         max_episodes: episodes per chunk (bounds the memory of recorded traces).
-        device: where to run and return results (default: the device of `worlds`, else the CPU).
-        engine: "compiled" (CPU only) or "lockstep" (any device); default: compiled on the CPU, lock-step
-            on CUDA.
-        loop_capacity, reference_tail: settings of the lock-step (CUDA) engine, see `karel.lockstep`.
+        device: where to run and return results (default: the device of `worlds`, else the CPU); on the
+            CUDA simulator the VM's CUDA kernel runs and results stay on the CPU.
+        loop_capacity: WHILE iterations an episode's loop table holds on CUDA (more: reference re-run).
     """
+    import torch
+
     if task is None and worlds is None:
         raise ValueError("execute needs a task or initial worlds")
-    if len(programs) == 0:
-        raise ValueError("execute needs at least one program, got none")
-    if record_states and record_actions < 1:
-        raise ValueError("record_states needs record_actions >= 1 (the number of steps to keep)")
-    if max_calls < 0 or record_actions < 0 or max_episodes < 1:
-        raise ValueError("max_calls and record_actions must be >= 0 and max_episodes >= 1")
+    _check(programs, record_actions, record_states, max_calls, max_episodes)
     if device is None:
         device = worlds.device if worlds is not None and task is None else torch.device("cpu")
     device = torch.device(device)
-    engine = engine or ("compiled" if device.type == "cpu" else "lockstep")
-    if engine not in ENGINES:
-        raise ValueError(f"unknown engine {engine!r}; known: {', '.join(ENGINES)}")
-    if engine == "compiled" and device.type != "cpu":
-        raise ValueError("the compiled engine runs on the CPU; use engine='lockstep' on CUDA")
+    on_cuda = device.type == "cuda"
+    if on_cuda:
+        from karel.vm import cuda as vm_cuda
+
+        if vm_cuda.simulated():
+            device = torch.device("cpu")
+    elif device.type != "cpu":
+        raise ValueError(f"the VM runs on the CPU or on CUDA, not on {device.type!r}")
     if task is not None:
-        instances = list(instances) if instances is not None else [task.instance(i) for i in range(32)]
-        if not instances:
-            raise ValueError("execute needs at least one task instance, got none")
-        initial = Worlds.stack([inst.world for inst in instances], device)
+        instances = _instances(task, instances)
+        starts = [inst.world for inst in instances]
     else:
-        initial = worlds.to(device)
-        if len(initial) == 0:
+        if len(worlds) == 0:
             raise ValueError("execute needs at least one initial world, got none")
-    compiled = compile_programs(programs, device)
+        starts = None
     settings = {"crashable": crashable, "max_calls": max_calls, "record_actions": record_actions,
                 "record_states": record_states, "max_episodes": max_episodes}  # fmt: skip
-    if engine == "compiled":
-        out = _run_compiled(compiled.code.numpy(), initial, task, instances, **settings)
+    if on_cuda:
+        initial = Worlds.stack(starts, device) if starts is not None else worlds.to(device)
+        out = _run_cuda(programs, initial, task, instances, loop_capacity=loop_capacity, **settings)
+        num_worlds = len(initial)
     else:
-        from karel.lockstep import run_lockstep
-
-        rules = task.batch_rules(instances, device) if task is not None else None
-        out = run_lockstep(compiled, initial, rules, loop_capacity=loop_capacity, reference_tail=reference_tail,
-                           **settings)  # fmt: skip
+        if starts is None:
+            cpu = worlds.to("cpu")
+            grids = (cpu.walls.numpy(), cpu.markers.numpy(), torch.stack([cpu.row, cpu.col, cpu.direction], 1).numpy())
+        else:
+            grids = _stack(starts)
+        out = _run_cpu(programs, *grids, task, instances, **settings)
+        out = {key: torch.from_numpy(value) for key, value in out.items()}
+        num_worlds = len(grids[0])
     redo = out.pop("fallback").nonzero().flatten().tolist()  # host sync: once per call
     for n in redo:
-        _rerun_with_reference(out, n, programs, task, instances, initial, crashable, max_calls, record_actions)
-    shape = (len(programs), len(initial))
+        start = starts[n % num_worlds] if starts is not None else worlds.world(n % num_worlds)
+        _rerun_with_reference(out, n, programs, task, instances, start, crashable, max_calls, record_actions)
+    shape = (len(programs), num_worlds)
     states = None
     if record_states:
         states = Worlds(*(out.pop(f"state_{f}").flatten(0, 1) for f in WORLD_FIELDS))
@@ -128,58 +131,145 @@ def execute(
     )
 
 
-def _run_compiled(code: np.ndarray, initial: Worlds, task: Task | None, instances, *, crashable: bool,
-                  max_calls: int, record_actions: int, record_states: bool,
-                  max_episodes: int) -> dict[str, torch.Tensor]:  # fmt: skip
-    """The compiled engine over all P x E episodes, `max_episodes` at a time; outputs as in `run_lockstep`."""
-    from karel import vm
+def episode_returns(
+    programs: Sequence[Program], task: Task, instances: Sequence[Instance] | None = None, *, max_calls: int = MAX_CALLS
+) -> np.ndarray:
+    """The `[P, E]` float64 episode returns of `execute(programs, task, instances).returns` as a numpy array,
+    computed on the CPU without loading torch (what `karel eval` runs)."""
+    _check(programs, 0, False, max_calls, 1)
+    instances = _instances(task, instances)
+    starts = [inst.world for inst in instances]
+    out = _run_cpu(programs, *_stack(starts), task, instances, crashable=False, max_calls=max_calls,
+                   record_actions=0, record_states=False, max_episodes=1 << 15)  # fmt: skip
+    for n in out.pop("fallback").nonzero()[0].tolist():
+        start = starts[n % len(starts)]
+        _rerun_with_reference(out, n, programs, task, instances, start, False, max_calls, 0)
+    return out["ret"].reshape(len(programs), len(starts))
 
-    num_worlds, height, width = initial.walls.shape
-    walls, markers = initial.walls.numpy().astype(np.uint8), initial.markers.numpy()
-    pose = torch.stack([initial.row, initial.col, initial.direction], dim=1).numpy()
-    arrays = vm.pack_task(task, instances) if task is not None else vm.TaskArrays.none(num_worlds, height, width)
+
+def _check(programs, record_actions: int, record_states: bool, max_calls: int, max_episodes: int) -> None:
+    if len(programs) == 0:
+        raise ValueError("execute needs at least one program, got none")
+    if record_states and record_actions < 1:
+        raise ValueError("record_states needs record_actions >= 1 (the number of steps to keep)")
+    if max_calls < 0 or record_actions < 0 or max_episodes < 1:
+        raise ValueError("max_calls and record_actions must be >= 0 and max_episodes >= 1")
+
+
+def _instances(task: Task, instances: Sequence[Instance] | None) -> list[Instance]:
+    instances = list(instances) if instances is not None else [task.instance(i) for i in range(32)]
+    if not instances:
+        raise ValueError("execute needs at least one task instance, got none")
+    return instances
+
+
+def _stack(worlds: Sequence[World]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """walls, markers [E, H, W] uint8 and pose [E, 3] int64 (row, col, direction) of single worlds."""
+    walls = np.stack([w.walls for w in worlds]).astype(np.uint8)
+    markers = np.stack([w.markers for w in worlds]).astype(np.uint8)
+    return walls, markers, np.array([(w.row, w.col, w.direction) for w in worlds], dtype=np.int64).reshape(-1, 3)
+
+
+def _run_cpu(programs, walls: np.ndarray, markers: np.ndarray, pose: np.ndarray, task: Task | None, instances, *,
+             crashable: bool, max_calls: int, record_actions: int, record_states: bool,
+             max_episodes: int) -> dict[str, np.ndarray]:  # fmt: skip
+    """The CPU VM over all P x E episodes, `max_episodes` at a time; numpy outputs [N, ...] keyed as
+    `_outputs` says."""
+    from karel.vm import cpu as vm_cpu
+    from karel.vm import pack
+
+    code = instruction_table(programs)[0]
+    num_worlds, height, width = walls.shape
+    arrays = pack.pack_task(task, instances) if task is not None else pack.TaskArrays.none(num_worlds, height, width)
     total = len(code) * num_worlds
     chunks = []
-    for start in range(0, total, max_episodes):
-        episodes = np.arange(start, min(total, start + max_episodes))
-        chunks.append(vm.run_episodes(code, episodes // num_worlds, episodes % num_worlds, walls, markers, pose,
-                                      arrays, crashable=crashable, max_calls=max_calls,
-                                      record_actions=record_actions, record_states=record_states))  # fmt: skip
+    for start in range(0, max(total, 1), max_episodes):
+        episodes = np.arange(start, min(total, start + max_episodes), dtype=np.int64)
+        result = vm_cpu.run_episodes(code, episodes // num_worlds, episodes % num_worlds, walls, markers, pose, arrays,
+                                     crashable=crashable, max_calls=max_calls, record_actions=record_actions,
+                                     record_states=record_states)  # fmt: skip
+        chunks.append({f: getattr(result, f) for f in _VM_FIELDS})
+    merged = {f: np.concatenate([c[f] for c in chunks]) if len(chunks) > 1 else chunks[0][f] for f in _VM_FIELDS}
+    return _outputs(merged, record_actions, record_states, lambda a: a.astype(bool))
 
-    def cat(field: str) -> torch.Tensor:
-        return torch.from_numpy(np.concatenate([getattr(c, field) for c in chunks]))
 
-    out = {"ret": cat("returns"), "termination": cat("termination"), "calls": cat("calls"),
-           "num_actions": cat("num_actions"), "fallback": cat("fallback")}  # fmt: skip
+def _run_cuda(programs, initial: Worlds, task: Task | None, instances, *, loop_capacity: int, crashable: bool,
+              max_calls: int, record_actions: int, record_states: bool, max_episodes: int) -> dict:  # fmt: skip
+    """The VM's CUDA kernel over all P x E episodes (tensors on `initial`'s device), as `_run_cpu`."""
+    import torch
+
+    from karel.vm import cuda as vm_cuda
+    from karel.vm import pack
+
+    code = torch.from_numpy(instruction_table(programs)[0]).to(initial.device)
+    num_worlds, height, width = initial.walls.shape
+    arrays = pack.pack_task(task, instances) if task is not None else pack.TaskArrays.none(num_worlds, height, width)
+    walls, markers = initial.walls.to(torch.uint8).contiguous(), initial.markers.to(torch.uint8).contiguous()
+    pose = torch.stack([initial.row, initial.col, initial.direction], dim=1).contiguous()
+    total = len(code) * num_worlds
+    chunks = []
+    for start in range(0, max(total, 1), max_episodes):
+        episodes = torch.arange(start, min(total, start + max_episodes), device=code.device)
+        chunks.append(vm_cuda.run_episodes(code, episodes // num_worlds, episodes % num_worlds, walls, markers, pose,
+                                           arrays, crashable=crashable, max_calls=max_calls,
+                                           record_actions=record_actions, record_states=record_states,
+                                           loop_capacity=loop_capacity))  # fmt: skip
+    merged = {f: torch.cat([c[f] for c in chunks]) if len(chunks) > 1 else chunks[0][f] for f in _VM_FIELDS}
+    return _outputs(merged, record_actions, record_states, lambda a: a.bool())
+
+
+_VM_FIELDS = ("returns", "termination", "calls", "num_actions", "fallback", "actions", "state_walls", "state_markers",
+              "state_pose")  # fmt: skip
+
+
+def _outputs(vm: dict, record_actions: int, record_states: bool, as_bool) -> dict:
+    """The VM's outputs keyed ret, termination, calls, num_actions, fallback, actions (when recorded),
+    state_{walls, markers, row, col, direction} (when recorded), numpy arrays or tensors alike."""
+    out = {"ret": vm["returns"], "termination": vm["termination"], "calls": vm["calls"],
+           "num_actions": vm["num_actions"], "fallback": vm["fallback"]}  # fmt: skip
     if record_actions:
-        out["actions"] = cat("actions")
+        out["actions"] = vm["actions"]
     if record_states:
-        pose_out = cat("state_pose")  # [N, T+1, 3]
-        out.update(state_walls=cat("state_walls").bool(), state_markers=cat("state_markers"),
-                   state_row=pose_out[..., 0], state_col=pose_out[..., 1], state_direction=pose_out[..., 2])  # fmt: skip
+        pose = vm["state_pose"]  # [N, T+1, 3]
+        out.update(state_walls=as_bool(vm["state_walls"]), state_markers=vm["state_markers"],
+                   state_row=pose[..., 0], state_col=pose[..., 1], state_direction=pose[..., 2])  # fmt: skip
     return out
 
 
-def _rerun_with_reference(out, n, programs, task, instances, initial, crashable, max_calls, record_actions) -> None:
-    """Replace episode n's outputs by the reference interpreter's (exact, slow)."""
-    num_worlds = len(initial)
+def _put(target, index, values) -> None:
+    """`target[index] = values` for a numpy array or a tensor (on any device) alike."""
+    if isinstance(target, np.ndarray):
+        target[index] = values
+    else:
+        import torch
+
+        target[index] = torch.as_tensor(np.asarray(values), dtype=target.dtype, device=target.device)
+
+
+def _rerun_with_reference(
+    out, n, programs, task, instances, start: World, crashable, max_calls, record_actions
+) -> None:
+    """Replace episode n's outputs (numpy arrays or tensors) by the reference interpreter's (exact, slow);
+    `start` is its initial world."""
+    num_worlds = len(out["ret"]) // len(programs)
     program, world_index = programs[n // num_worlds], n % num_worlds
     rules = task.rules(instances[world_index]) if task is not None else None
-    world = instances[world_index].world if task is not None else initial.world(world_index)
-    episode = run_episode(program, world, rules, crashable=crashable, max_calls=max_calls,
+    episode = run_episode(program, start, rules, crashable=crashable, max_calls=max_calls,
                           record_worlds="state_markers" in out)  # fmt: skip
-    out["ret"][n] = episode.episode_return
-    out["termination"][n] = int(episode.termination)
-    out["calls"][n] = episode.calls
-    out["num_actions"][n] = len(episode.actions)
+    _put(out["ret"], n, episode.episode_return)
+    _put(out["termination"], n, int(episode.termination))
+    _put(out["calls"], n, episode.calls)
+    _put(out["num_actions"], n, len(episode.actions))
     if record_actions:
         kept = episode.actions[:record_actions]
-        out["actions"][n] = NOOP_ACTION
-        out["actions"][n, : len(kept)] = torch.tensor(kept, dtype=torch.int64)
+        _put(out["actions"], n, [int(a) for a in kept] + [NOOP_ACTION] * (record_actions - len(kept)))
     if "state_markers" in out:
-        kept_worlds = Worlds.stack(episode.worlds[: record_actions + 1], out["state_markers"].device)
-        for f in WORLD_FIELDS:
-            out[f"state_{f}"][n, : len(kept_worlds)] = getattr(kept_worlds, f)
+        kept_worlds = episode.worlds[: record_actions + 1]
+        k = len(kept_worlds)
+        _put(out["state_walls"], (n, slice(0, k)), np.stack([w.walls for w in kept_worlds]).astype(bool))
+        _put(out["state_markers"], (n, slice(0, k)), np.stack([w.markers for w in kept_worlds]).astype(np.uint8))
+        for f in ("row", "col", "direction"):
+            _put(out[f"state_{f}"], (n, slice(0, k)), np.array([getattr(w, f) for w in kept_worlds], dtype=np.int64))
 
 
 @dataclass(frozen=True)
@@ -207,8 +297,11 @@ def execute_pairs(
     record_branches: bool = False,
 ) -> Traces:
     """Run episode n = program `programs[program_of[n]]` on world `worlds[n]`, for N worlds, with no task
-    rules (dataset generation), on the CPU with the compiled engine. Same semantics as `execute`."""
-    from karel import vm
+    rules (dataset generation), on the CPU with the VM. Same semantics as `execute`."""
+    import torch
+
+    from karel.vm import cpu as vm
+    from karel.vm import pack
 
     if record_states and record_actions < 1:
         raise ValueError("record_states needs record_actions >= 1 (the number of steps to keep)")
@@ -219,10 +312,10 @@ def execute_pairs(
         raise ValueError("program_of holds an index outside the programs")
     worlds = worlds.to("cpu")
     num, height, width = worlds.walls.shape
-    code = compile_programs(programs).code.numpy()
+    code = instruction_table(programs)[0]
     pose = torch.stack([worlds.row, worlds.col, worlds.direction], dim=1).numpy()
     out = vm.run_episodes(code, program_of, np.arange(num), worlds.walls.numpy().astype(np.uint8),
-                          worlds.markers.numpy(), pose, vm.TaskArrays.none(num, height, width), crashable=crashable,
+                          worlds.markers.numpy(), pose, pack.TaskArrays.none(num, height, width), crashable=crashable,
                           max_calls=max_calls, record_actions=record_actions, record_states=record_states,
                           record_branches=record_branches)  # fmt: skip
     states = None

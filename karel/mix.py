@@ -12,10 +12,11 @@ from dataclasses import fields, replace
 
 import numpy as np
 
+from karel.dsl import Perception
 from karel.language import KAREL, Language
 from karel.minigrid.language import MINIGRID
 from karel.parser import parse
-from karel.program import Program, Stmt, blocks
+from karel.program import Feature, Not, Program, Repeat, Stmt, While, blocks
 from karel.sampler import sample_search_program, sample_statement
 
 FIXTURE_PROGRAMS = (
@@ -73,3 +74,31 @@ def program_mix(seed: int, count: int, language: Language = KAREL) -> list[Progr
         else mutant(fixtures[int(rng.integers(len(fixtures)))], rng, language)
         for i in range(count)
     ]  # fmt: skip
+
+
+def repeat_nest(rng: np.random.Generator) -> Program:
+    """A REPEAT nest 3 deep with counts 12..19 around a few random statements: usually runs out of the
+    10,000-call budget (19^3 iterations of even one action exceed it)."""
+    body = sample_statement(rng, height=3)
+    for _ in range(3):
+        body = (Repeat(int(rng.integers(12, 20)), body),)
+    return Program(body)
+
+
+def busy_while(rng: np.random.Generator) -> Program:
+    """A WHILE whose condition stays true for long (a `not` of a perception that is often false, or
+    frontIsClear) around random statements that turn, move and put markers: many loop-detector checks."""
+    perception = [Perception.markersPresent, Perception.frontIsClear, Perception.leftIsClear][int(rng.integers(3))]
+    cond = Not(Feature(perception)) if perception == Perception.markersPresent else Feature(perception)
+    return Program((While(cond, sample_statement(rng, height=3)),))
+
+
+def benchmark_mix(seed: int, count: int) -> list[Program]:
+    """The executor benchmark's Karel mix, like the programs an LLM-GS search evaluates: in turn a random
+    search-space program, a fixture mutant, a budget-exhausting REPEAT nest (`repeat_nest`) and a loop-heavy
+    WHILE (`busy_while`); deterministic for `seed`."""
+    rng = np.random.default_rng(seed)
+    fixtures = [parse(text) for text in FIXTURE_PROGRAMS]
+    makers = (lambda: sample_search_program(rng), lambda: mutant(fixtures[int(rng.integers(len(fixtures)))], rng),
+              lambda: repeat_nest(rng), lambda: busy_while(rng))  # fmt: skip
+    return [makers[i % 4]() for i in range(count)]

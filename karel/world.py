@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from karel.dsl import DIRECTION_STEP, MAX_MARKERS, Action, Perception
 
@@ -26,6 +26,9 @@ NUM_CHANNELS = 16
 WALL_CHANNEL = 4
 MARKER_CHANNEL = 5  # channel of "0 markers"; k markers is MARKER_CHANNEL + k
 ARROWS = "^>v<"
+
+if TYPE_CHECKING:  # torch loads with the first batch of worlds: `karel eval` on the CPU never needs it
+    import torch
 
 
 @dataclass
@@ -197,6 +200,8 @@ class Worlds:
     @classmethod
     def stack(cls, worlds: Sequence[World], device: torch.device | str = "cpu") -> Worlds:
         """Batch single worlds of equal size."""
+        import torch
+
         return cls(
             walls=torch.as_tensor(np.stack([w.walls for w in worlds]), device=device),
             markers=torch.as_tensor(np.stack([w.markers for w in worlds]).astype(np.uint8), device=device),
@@ -217,6 +222,8 @@ class Worlds:
 
     def to_onehot(self) -> torch.Tensor:
         """The LEAPS one-hot view, `[N, 16, H, W]` bool; the "0 markers" channel is set on empty cells."""
+        import torch
+
         n, h, w = self.walls.shape
         onehot = torch.zeros(n, NUM_CHANNELS, h, w, dtype=torch.bool, device=self.device)
         idx = torch.arange(n, device=self.device)
@@ -229,6 +236,8 @@ class Worlds:
     def from_onehot(cls, onehot: torch.Tensor) -> Worlds:
         """Inverse of `to_onehot` for `[N, 16, H, W]` (any dtype, nonzero = set). A cell with no marker
         channel set reads as 0 markers. Raises ValueError unless each world has exactly one agent cell."""
+        import torch
+
         if onehot.dim() != 4 or onehot.shape[1] != NUM_CHANNELS:
             raise ValueError(f"expected a one-hot tensor of shape [N, 16, H, W], got {list(onehot.shape)}")
         onehot = onehot != 0

@@ -10,24 +10,32 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from karel.minigrid.envs import LavaGapEnv, PutNearEnv, RedBlueDoorEnv, TaskEnv
-from karel.minigrid.interpreter import evaluate
 from karel.minigrid.language import MINIGRID
 from karel.program import Program
+
+if TYPE_CHECKING:
+    from karel.minigrid.envs import TaskEnv
 
 
 @dataclass(frozen=True, eq=False)
 class MiniGridTask:
     name: str
-    env_class: type[TaskEnv]
+    env_name: str  # the class in karel.minigrid.envs, imported on first use (minigrid loads slowly)
     description: str
 
     language = MINIGRID
     domain = "minigrid"
     sparse = False  # no sparse variants (the attribute Karel tasks have)
+
+    @property
+    def env_class(self) -> type[TaskEnv]:
+        from karel.minigrid import envs
+
+        return getattr(envs, self.env_name)
 
     @property
     def family(self) -> str:
@@ -50,6 +58,8 @@ class MiniGridTask:
 
     def returns(self, programs: Sequence[Program], instances: int | Sequence[int] = 32) -> np.ndarray:
         """[P, E] float64 returns of `programs` on instances 0..instances-1 (or on the given instance seeds)."""
+        from karel.minigrid.interpreter import evaluate
+
         seeds = range(instances) if isinstance(instances, int) else instances
         return evaluate(programs, self.env, seeds, self.language.max_calls)
 
@@ -57,9 +67,9 @@ class MiniGridTask:
 TASKS: dict[str, MiniGridTask] = {
     task.name: task
     for task in (
-        MiniGridTask("LavaGap", LavaGapEnv, "reach the goal through the one gap in a lava strip"),
-        MiniGridTask("PutNear", PutNearEnv, "pick up the ball and drop it next to the box"),
-        MiniGridTask("RedBlueDoor", RedBlueDoorEnv, "open the red door, then the blue door"),
+        MiniGridTask("LavaGap", "LavaGapEnv", "reach the goal through the one gap in a lava strip"),
+        MiniGridTask("PutNear", "PutNearEnv", "pick up the ball and drop it next to the box"),
+        MiniGridTask("RedBlueDoor", "RedBlueDoorEnv", "open the red door, then the blue door"),
     )
 }
 

@@ -4,65 +4,28 @@ Instance i of a task is drawn from `numpy.random.RandomState(i)` with exactly th
 release (`prog_policies/karel_tasks/*.py`), so our instance i is theirs. `Rules` objects hold the per-episode
 task state (previous marker count, DoorKey's lock, Snake's body, ...) and are called after every executed
 action; like the reference, they may edit the world (DoorKey opens its door, OneStroke walls off visited
-cells, Snake moves its body markers).
+cells, Snake moves its body markers). They are the executable specification; the compiled VM holds their
+one other form, `karel/vm/rules.py`.
 """
 
 from __future__ import annotations
 
 import functools
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import numpy as np
-import torch
 
 from karel.language import KAREL, Language
 from karel.world import World, Worlds
 
+if TYPE_CHECKING:
+    import torch
+
 MAX_INSTANCES = 1_000_000  # most task instances one evaluation may use (`karel eval`, `synthesis search`)
 CRASH_PENALTY = -1.0  # replaces the step reward when a task rule is violated (LLM-GS `BaseTask`)
-
-
-State = dict[str, torch.Tensor]  # per-episode task state, every value with leading dimension N
-
-
-class BatchRules(ABC):
-    """Vectorised per-step rules for N episodes of one task: the batched twin of `Rules`.
-
-    Built once for E instances (their layouts as `[E, ...]` tensors on one device). `reset` makes the
-    per-episode state of N episodes, episode n playing instance `instance[n]`; `step` applies the rules to
-    the episodes in `acted` (those that executed an action this step) and leaves the others untouched.
-    Every state value has leading dimension N, so the executor can select and compact episodes with one
-    index. A rule that cannot decide an episode exactly sets `state["fallback"][n]`, and the executor
-    re-runs that episode with the reference interpreter.
-    """
-
-    def __init__(self, task: Task, instances: Sequence[Instance], device: torch.device | str):
-        self.task = task
-        self.device = torch.device(device)
-
-    @abstractmethod
-    def reset(self, instance: torch.Tensor) -> State:
-        """State of N fresh episodes; `instance` [N] int64 indexes the E instances."""
-
-    @abstractmethod
-    def step(
-        self, worlds: Worlds, state: State, acted: torch.Tensor
-    ) -> tuple[Worlds, State, torch.Tensor, torch.Tensor]:
-        """Apply the rules where `acted` [N] bool; return (worlds, state, terminated [N] bool, reward [N] float64).
-        Rewards are 0.0 and terminated False where `acted` is False."""
-
-
-def total_markers(worlds: Worlds) -> torch.Tensor:
-    """[N] int64: markers in each world (summed as int64: a uint8 sum would overflow)."""
-    return worlds.markers.sum(dim=(1, 2), dtype=torch.int64)
-
-
-def marked_cells(worlds: Worlds) -> torch.Tensor:
-    """[N] int64: cells holding at least one marker in each world."""
-    return (worlds.markers > 0).sum(dim=(1, 2))
 
 
 class Rules(Protocol):
@@ -134,7 +97,3 @@ class Task(ABC):
     @abstractmethod
     def rules(self, instance: Instance) -> Rules:
         """Fresh reward rules for one episode on `instance`."""
-
-    @abstractmethod
-    def batch_rules(self, instances: Sequence[Instance], device: torch.device | str = "cpu") -> BatchRules:
-        """Vectorised rules for episodes on `instances` (see `BatchRules`)."""

@@ -27,14 +27,12 @@ Source and deviations:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from karel.tasks.base import Instance, Task
-from karel.tasks.harvester import HarvesterBatchRules, HarvesterRules
+from karel.tasks.harvester import HarvesterRules
 from karel.world import World
 
 MAP = (
@@ -87,9 +85,6 @@ class CleanHouse(Task):
 
     def rules(self, instance: Instance) -> HarvesterRules:
         return HarvesterRules(instance.layout.initial_markers, self.sparse)
-
-    def batch_rules(self, instances: Sequence[Instance], device: torch.device | str = "cpu") -> HarvesterBatchRules:
-        return HarvesterBatchRules(self, instances, device)
 
 
 def _wall_neighbours(walls: np.ndarray) -> set[tuple[int, int]]:

@@ -23,22 +23,17 @@ Source and deviations:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from math import ceil
 
 import numpy as np
-import torch
 
 from karel.tasks.base import (
     CRASH_PENALTY,
-    BatchRules,
     Instance,
-    State,
     Task,
-    total_markers,
 )
-from karel.world import World, Worlds
+from karel.world import World
 
 STAGE_REWARD = 0.5  # for picking the key, and again for topping off the goal
 
@@ -72,9 +67,6 @@ class DoorKey(Task):
     def rules(self, instance: Instance) -> DoorKeyRules:
         return DoorKeyRules(instance.layout)
 
-    def batch_rules(self, instances: Sequence[Instance], device: torch.device | str = "cpu") -> DoorKeyBatchRules:
-        return DoorKeyBatchRules(self, instances, device)
-
 
 class DoorKeyRules:
     def __init__(self, layout: DoorKeyLayout):
@@ -97,44 +89,3 @@ class DoorKeyRules:
         if count == 0:
             return True, CRASH_PENALTY
         return False, 0.0
-
-
-class DoorKeyBatchRules(BatchRules):
-    def __init__(self, task: DoorKey, instances: Sequence[Instance], device: torch.device | str):
-        super().__init__(task, instances, device)
-        self.key = torch.tensor([inst.layout.key for inst in instances], device=self.device)  # [E, 2]
-        self.goal = torch.tensor([inst.layout.goal for inst in instances], device=self.device)  # [E, 2]
-        self.doors = torch.tensor([inst.layout.doors for inst in instances], device=self.device)  # [E, D, 2]
-
-    def reset(self, instance: torch.Tensor) -> State:
-        return {"instance": instance, "locked": torch.ones_like(instance, dtype=torch.bool)}
-
-    def step(
-        self, worlds: Worlds, state: State, acted: torch.Tensor
-    ) -> tuple[Worlds, State, torch.Tensor, torch.Tensor]:
-        instance, locked = state["instance"], state["locked"]  # [N], [N] bool
-        n = torch.arange(len(worlds), device=worlds.device)  # [N]
-        count = total_markers(worlds)  # [N] int64
-        key, goal = self.key[instance], self.goal[instance]  # [N, 2]
-        key_taken = worlds.markers[n, key[:, 0], key[:, 1]] == 0  # [N]
-        goal_topped = worlds.markers[n, goal[:, 0], goal[:, 1]] == 2  # [N]
-        zeros = torch.zeros_like(count, dtype=torch.float64)
-
-        # Locked: more than the two markers: -1; else the key taken opens the doors: +0.5; else 0.
-        locked_crash = count > 2
-        unlocking = ~locked_crash & key_taken
-        locked_reward = torch.where(locked_crash, CRASH_PENALTY, torch.where(unlocking, STAGE_REWARD, zeros))
-        # Unlocked: more than one marker: +0.5 if the goal holds exactly 2, else -1; no marker: -1; else 0.
-        unlocked_end = (count > 1) | (count == 0)
-        unlocked_reward = torch.where(unlocked_end, CRASH_PENALTY, zeros)
-        unlocked_reward = torch.where((count > 1) & goal_topped, STAGE_REWARD, unlocked_reward)
-
-        reward = torch.where(locked, locked_reward, unlocked_reward)
-        terminated = torch.where(locked, locked_crash, unlocked_end)
-        opens = acted & locked & unlocking  # [N]
-        doors = self.doors[instance]  # [N, D, 2]
-        walls = worlds.walls.clone()
-        door_walls = walls[n[:, None], doors[..., 0], doors[..., 1]]  # [N, D]
-        walls[n[:, None], doors[..., 0], doors[..., 1]] = door_walls & ~opens[:, None]
-        state = {**state, "locked": locked & ~opens}
-        return replace(worlds, walls=walls), state, terminated & acted, torch.where(acted, reward, 0.0)

@@ -21,21 +21,16 @@ Source and deviations:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from karel.tasks.base import (
     CRASH_PENALTY,
-    BatchRules,
     Instance,
-    State,
     Task,
-    total_markers,
 )
-from karel.world import World, Worlds
+from karel.world import World
 
 
 @dataclass(frozen=True)
@@ -57,9 +52,6 @@ class FourCorners(Task):
 
     def rules(self, instance: Instance) -> FourCornersRules:
         return FourCornersRules(instance.layout, self.sparse)
-
-    def batch_rules(self, instances: Sequence[Instance], device: torch.device | str = "cpu") -> FourCornersBatchRules:
-        return FourCornersBatchRules(self, instances, device)
 
 
 class FourCornersRules:
@@ -84,30 +76,3 @@ class FourCornersRules:
         if misplaced:
             return True, CRASH_PENALTY
         return done, reward
-
-
-class FourCornersBatchRules(BatchRules):
-    def __init__(self, task: FourCorners, instances: Sequence[Instance], device: torch.device | str):
-        super().__init__(task, instances, device)
-        self.sparse = task.sparse
-        self.corners = torch.tensor([inst.layout.corners for inst in instances], device=self.device)  # [E, 4, 2]
-
-    def reset(self, instance: torch.Tensor) -> State:
-        return {"instance": instance, "previous_correct": torch.zeros_like(instance)}
-
-    def step(
-        self, worlds: Worlds, state: State, acted: torch.Tensor
-    ) -> tuple[Worlds, State, torch.Tensor, torch.Tensor]:
-        corners = self.corners[state["instance"]]  # [N, C, 2]
-        num_corners = corners.shape[1]
-        n = torch.arange(len(worlds), device=worlds.device)[:, None]  # [N, 1]
-        correct = (worlds.markers[n, corners[..., 0], corners[..., 1]] > 0).sum(dim=1)  # [N] int64
-        misplaced = total_markers(worlds) > correct  # [N]
-        done = correct == num_corners
-        if self.sparse:
-            reward = torch.where(done, 1.0, torch.zeros_like(correct, dtype=torch.float64))
-        else:
-            reward = (correct - state["previous_correct"]).double() / num_corners
-            state = {**state, "previous_correct": torch.where(acted, correct, state["previous_correct"])}
-        reward = torch.where(misplaced, CRASH_PENALTY, reward)
-        return worlds, state, (misplaced | done) & acted, torch.where(acted, reward, 0.0)

@@ -15,26 +15,21 @@ Termination:
 Source and deviations:
     LLM-GS `prog_policies/karel_tasks/harvester.py`; same draw (one `randint`). Reproduced quirk: the sparse
     variant never updates its previous count, so its -1 fires only when the count exceeds N0. No deviation.
-    CleanHouse reuses these rules (`HarvesterRules`, batched `HarvesterBatchRules`).
+    CleanHouse reuses these rules (`HarvesterRules`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from karel.tasks.base import (
     CRASH_PENALTY,
-    BatchRules,
     Instance,
-    State,
     Task,
-    total_markers,
 )
-from karel.world import World, Worlds
+from karel.world import World
 
 
 @dataclass(frozen=True)
@@ -57,9 +52,6 @@ class Harvester(Task):
     def rules(self, instance: Instance) -> HarvesterRules:
         return HarvesterRules(instance.layout.initial_markers, self.sparse)
 
-    def batch_rules(self, instances: Sequence[Instance], device: torch.device | str = "cpu") -> HarvesterBatchRules:
-        return HarvesterBatchRules(self, instances, device)
-
 
 class HarvesterRules:
     """Reward for removing every marker (Harvester, CleanHouse)."""
@@ -80,29 +72,3 @@ class HarvesterRules:
         if increased:
             return True, CRASH_PENALTY
         return count == 0, reward
-
-
-class HarvesterBatchRules(BatchRules):
-    """Batched `HarvesterRules` (Harvester, CleanHouse): needs `layout.initial_markers` of each instance."""
-
-    def __init__(self, task: Task, instances: Sequence[Instance], device: torch.device | str):
-        super().__init__(task, instances, device)
-        self.sparse = task.sparse
-        self.initial_markers = torch.tensor([inst.layout.initial_markers for inst in instances], device=self.device)
-
-    def reset(self, instance: torch.Tensor) -> State:
-        return {"instance": instance, "previous_markers": self.initial_markers[instance]}
-
-    def step(
-        self, worlds: Worlds, state: State, acted: torch.Tensor
-    ) -> tuple[Worlds, State, torch.Tensor, torch.Tensor]:
-        count = total_markers(worlds)  # [N] int64
-        previous = state["previous_markers"]  # [N]; stays the initial count when sparse (reference quirk)
-        increased = count > previous
-        if self.sparse:
-            reward = torch.where(count == 0, 1.0, torch.zeros_like(count, dtype=torch.float64))
-        else:
-            reward = (previous - count).double() / self.initial_markers[state["instance"]].double()
-            state = {**state, "previous_markers": torch.where(acted, count, previous)}
-        reward = torch.where(increased, CRASH_PENALTY, reward)
-        return worlds, state, (increased | (count == 0)) & acted, torch.where(acted, reward, 0.0)

@@ -24,14 +24,12 @@ Source and deviations:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
-from karel.tasks.base import BatchRules, Instance, State, Task
-from karel.world import World, Worlds
+from karel.tasks.base import Instance, Task
+from karel.world import World
 
 
 @dataclass(frozen=True)
@@ -87,9 +85,6 @@ class Maze(Task):
     def rules(self, instance: Instance) -> MazeRules:
         return MazeRules(instance.layout, self.sparse)
 
-    def batch_rules(self, instances: Sequence[Instance], device: torch.device | str = "cpu") -> MazeBatchRules:
-        return MazeBatchRules(self, instances, device)
-
 
 class MazeRules:
     def __init__(self, layout: MazeLayout, sparse: bool):
@@ -105,28 +100,3 @@ class MazeRules:
         reward = (self.previous_distance - distance) / self.layout.initial_distance
         self.previous_distance = distance
         return at_marker, reward
-
-
-class MazeBatchRules(BatchRules):
-    def __init__(self, task: Maze, instances: Sequence[Instance], device: torch.device | str):
-        super().__init__(task, instances, device)
-        self.sparse = task.sparse
-        self.marker = torch.tensor([inst.layout.marker for inst in instances], device=self.device)  # [E, 2]
-        self.initial_distance = torch.tensor([inst.layout.initial_distance for inst in instances], device=self.device)
-
-    def reset(self, instance: torch.Tensor) -> State:
-        return {"instance": instance, "previous_distance": self.initial_distance[instance]}
-
-    def step(
-        self, worlds: Worlds, state: State, acted: torch.Tensor
-    ) -> tuple[Worlds, State, torch.Tensor, torch.Tensor]:
-        instance = state["instance"]
-        marker = self.marker[instance]  # [N, 2]
-        at_marker = (worlds.row == marker[:, 0]) & (worlds.col == marker[:, 1])  # [N]
-        if self.sparse:
-            reward = torch.where(at_marker, 1.0, torch.zeros_like(at_marker, dtype=torch.float64))
-        else:
-            distance = (worlds.row - marker[:, 0]).abs() + (worlds.col - marker[:, 1]).abs()  # [N]
-            reward = (state["previous_distance"] - distance).double() / self.initial_distance[instance].double()
-            state = {**state, "previous_distance": torch.where(acted, distance, state["previous_distance"])}
-        return worlds, state, at_marker & acted, torch.where(acted, reward, 0.0)

@@ -21,14 +21,12 @@ Source and deviations:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
-import torch
 
-from karel.tasks.base import BatchRules, Instance, State, Task
-from karel.world import World, Worlds
+from karel.tasks.base import Instance, Task
+from karel.world import World
 
 
 @dataclass(frozen=True)
@@ -52,9 +50,6 @@ class OneStroke(Task):
     def rules(self, instance: Instance) -> OneStrokeRules:
         return OneStrokeRules(instance.layout)
 
-    def batch_rules(self, instances: Sequence[Instance], device: torch.device | str = "cpu") -> OneStrokeBatchRules:
-        return OneStrokeBatchRules(self, instances, device)
-
 
 class OneStrokeRules:
     def __init__(self, layout: OneStrokeLayout):
@@ -71,29 +66,3 @@ class OneStrokeRules:
             world.walls[self.previous] = True  # the stroke cannot come back
             self.previous = cell
         return self.visited == self.max_cells, reward
-
-
-class OneStrokeBatchRules(BatchRules):
-    def __init__(self, task: OneStroke, instances: Sequence[Instance], device: torch.device | str):
-        super().__init__(task, instances, device)
-        self.start = torch.tensor([inst.layout.start for inst in instances], device=self.device)  # [E, 2]
-        self.max_cells = torch.tensor([inst.layout.max_cells for inst in instances], device=self.device)  # [E]
-
-    def reset(self, instance: torch.Tensor) -> State:
-        return {"instance": instance, "previous": self.start[instance], "visited": torch.zeros_like(instance)}
-
-    def step(
-        self, worlds: Worlds, state: State, acted: torch.Tensor
-    ) -> tuple[Worlds, State, torch.Tensor, torch.Tensor]:
-        max_cells = self.max_cells[state["instance"]]  # [N]
-        previous = state["previous"]  # [N, 2] the agent's cell at the previous step
-        cell = torch.stack([worlds.row, worlds.col], dim=1)  # [N, 2]
-        moved = acted & (cell != previous).any(dim=1)  # [N]
-        visited = state["visited"] + moved.long()
-        reward = torch.where(moved, 1.0 / max_cells.double(), 0.0)
-        # The cell left behind becomes a wall.
-        n = torch.arange(len(worlds), device=worlds.device)
-        walls = worlds.walls.clone()
-        walls[n, previous[:, 0], previous[:, 1]] |= moved
-        state = {**state, "previous": torch.where(moved[:, None], cell, previous), "visited": visited}
-        return replace(worlds, walls=walls), state, (visited == max_cells) & acted, reward

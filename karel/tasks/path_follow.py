@@ -22,21 +22,16 @@ Source and deviations:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from karel.tasks.base import (
     CRASH_PENALTY,
-    BatchRules,
     Instance,
-    State,
     Task,
-    total_markers,
 )
-from karel.world import World, Worlds
+from karel.world import World
 
 _UP, _RIGHT = 0, 1
 
@@ -76,9 +71,6 @@ class PathFollow(Task):
     def rules(self, instance: Instance) -> PathFollowRules:
         return PathFollowRules(instance.layout)
 
-    def batch_rules(self, instances: Sequence[Instance], device: torch.device | str = "cpu") -> PathFollowBatchRules:
-        return PathFollowBatchRules(self, instances, device)
-
 
 class PathFollowRules:
     def __init__(self, layout: PathFollowLayout):
@@ -93,34 +85,3 @@ class PathFollowRules:
         if increased or cell_id(world.row, world.col, world.height) not in self.layout.legal_ids:
             return True, CRASH_PENALTY
         return count == 0, reward
-
-
-class PathFollowBatchRules(BatchRules):
-    """Legal cells as a table over the reference's cell ids (`cell_id`, quirk included): `legal[e, id]`."""
-
-    def __init__(self, task: PathFollow, instances: Sequence[Instance], device: torch.device | str):
-        super().__init__(task, instances, device)
-        self.height = task.height
-        num_ids = cell_id(task.height - 1, task.width - 1, task.height) + 1  # ids of every cell of the grid
-        legal = np.zeros((len(instances), num_ids), dtype=bool)
-        for i, inst in enumerate(instances):
-            ids = [j for j in inst.layout.legal_ids if 0 <= j < num_ids]  # other ids no agent cell can have
-            legal[i, ids] = True
-        self.legal = torch.as_tensor(legal, device=self.device)  # [E, num_ids] bool
-        self.initial_markers = torch.tensor([inst.layout.initial_markers for inst in instances], device=self.device)
-
-    def reset(self, instance: torch.Tensor) -> State:
-        return {"instance": instance, "previous_markers": self.initial_markers[instance]}
-
-    def step(
-        self, worlds: Worlds, state: State, acted: torch.Tensor
-    ) -> tuple[Worlds, State, torch.Tensor, torch.Tensor]:
-        instance = state["instance"]
-        count = total_markers(worlds)  # [N] int64
-        previous = state["previous_markers"]
-        progress = (previous - count).double() / self.initial_markers[instance].double()
-        legal = self.legal[instance, cell_id(worlds.row, worlds.col, self.height)]  # [N]
-        crash = (count > previous) | ~legal
-        reward = torch.where(crash, CRASH_PENALTY, progress)
-        state = {**state, "previous_markers": torch.where(acted, count, previous)}
-        return worlds, state, (crash | (count == 0)) & acted, torch.where(acted, reward, 0.0)

@@ -18,22 +18,16 @@ Source and deviations:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from karel.tasks.base import (
     CRASH_PENALTY,
-    BatchRules,
     Instance,
-    State,
     Task,
-    marked_cells,
-    total_markers,
 )
-from karel.world import World, Worlds
+from karel.world import World
 
 
 @dataclass(frozen=True)
@@ -55,9 +49,6 @@ class Seeder(Task):
     def rules(self, instance: Instance) -> SeederRules:
         return SeederRules(instance.layout.target_markers)
 
-    def batch_rules(self, instances: Sequence[Instance], device: torch.device | str = "cpu") -> SeederBatchRules:
-        return SeederBatchRules(self, instances, device)
-
 
 class SeederRules:
     def __init__(self, target_markers: int):
@@ -73,24 +64,3 @@ class SeederRules:
         if doubled or decreased:
             return True, CRASH_PENALTY
         return count == self.target_markers, reward
-
-
-class SeederBatchRules(BatchRules):
-    def __init__(self, task: Seeder, instances: Sequence[Instance], device: torch.device | str):
-        super().__init__(task, instances, device)
-        self.target_markers = torch.tensor([inst.layout.target_markers for inst in instances], device=self.device)
-
-    def reset(self, instance: torch.Tensor) -> State:
-        return {"instance": instance, "previous_markers": torch.zeros_like(instance)}
-
-    def step(
-        self, worlds: Worlds, state: State, acted: torch.Tensor
-    ) -> tuple[Worlds, State, torch.Tensor, torch.Tensor]:
-        target = self.target_markers[state["instance"]]  # [N]
-        count = total_markers(worlds)  # [N] int64
-        previous = state["previous_markers"]
-        progress = (count - previous).double() / target.double()
-        crash = (marked_cells(worlds) < count) | (count < previous)  # a cell with 2+ markers, or a marker picked
-        reward = torch.where(crash, CRASH_PENALTY, progress)
-        state = {**state, "previous_markers": torch.where(acted, count, previous)}
-        return worlds, state, (crash | (count == target)) & acted, torch.where(acted, reward, 0.0)

@@ -20,14 +20,12 @@ Source and deviations:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
-from karel.tasks.base import CRASH_PENALTY, BatchRules, Instance, State, Task
-from karel.world import World, Worlds
+from karel.tasks.base import CRASH_PENALTY, Instance, Task
+from karel.world import World
 
 
 @dataclass(frozen=True)
@@ -60,9 +58,6 @@ class StairClimber(Task):
     def rules(self, instance: Instance) -> StairRules:
         return StairRules(instance.layout, self.sparse)
 
-    def batch_rules(self, instances: Sequence[Instance], device: torch.device | str = "cpu") -> StairBatchRules:
-        return StairBatchRules(self, instances, device)
-
 
 class StairRules:
     def __init__(self, layout: StairLayout, sparse: bool):
@@ -83,37 +78,3 @@ class StairRules:
         if not valid:
             return True, CRASH_PENALTY
         return at_marker, reward
-
-
-class StairBatchRules(BatchRules):
-    def __init__(self, task: StairClimber, instances: Sequence[Instance], device: torch.device | str):
-        super().__init__(task, instances, device)
-        self.sparse = task.sparse
-        valid = np.zeros((len(instances), task.height, task.width), dtype=bool)
-        for i, inst in enumerate(instances):
-            rows, cols = zip(*inst.layout.valid_cells)
-            valid[i, list(rows), list(cols)] = True
-        self.valid = torch.as_tensor(valid, device=self.device)  # [E, H, W] bool
-        self.marker = torch.tensor([inst.layout.marker for inst in instances], device=self.device)  # [E, 2]
-        self.initial_distance = torch.tensor([inst.layout.initial_distance for inst in instances], device=self.device)
-
-    def reset(self, instance: torch.Tensor) -> State:
-        return {"instance": instance, "previous_distance": self.initial_distance[instance]}
-
-    def step(
-        self, worlds: Worlds, state: State, acted: torch.Tensor
-    ) -> tuple[Worlds, State, torch.Tensor, torch.Tensor]:
-        instance = state["instance"]
-        marker = self.marker[instance]  # [N, 2]
-        at_marker = (worlds.row == marker[:, 0]) & (worlds.col == marker[:, 1])
-        valid = self.valid[instance, worlds.row, worlds.col]  # [N]
-        if self.sparse:
-            reward = torch.where(at_marker, 1.0, torch.where(valid, 0.0, CRASH_PENALTY)).double()
-            terminated = at_marker | ~valid
-        else:
-            distance = (worlds.row - marker[:, 0]).abs() + (worlds.col - marker[:, 1]).abs()
-            progress = (state["previous_distance"] - distance).double() / self.initial_distance[instance].double()
-            reward = torch.where(valid, progress, CRASH_PENALTY)
-            terminated = at_marker | ~valid
-            state = {**state, "previous_distance": torch.where(acted, distance, state["previous_distance"])}
-        return worlds, state, terminated & acted, torch.where(acted, reward, 0.0)

@@ -24,21 +24,16 @@ Source and deviations:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from karel.tasks.base import (
     CRASH_PENALTY,
-    BatchRules,
     Instance,
-    State,
     Task,
-    total_markers,
 )
-from karel.world import World, Worlds
+from karel.world import World
 
 
 @dataclass(frozen=True)
@@ -66,9 +61,6 @@ class TopOff(Task):
     def rules(self, instance: Instance) -> TopOffRules:
         return TopOffRules(instance.layout, self.sparse)
 
-    def batch_rules(self, instances: Sequence[Instance], device: torch.device | str = "cpu") -> TopOffBatchRules:
-        return TopOffBatchRules(self, instances, device)
-
 
 class TopOffRules:
     def __init__(self, layout: TopOffLayout, sparse: bool):
@@ -95,46 +87,3 @@ class TopOffRules:
         if overfull:
             return True, CRASH_PENALTY
         return correct == n, reward
-
-
-class TopOffBatchRules(BatchRules):
-    """The targets of each instance as a cell mask (they are distinct cells, so their order does not matter:
-    the reference's early return fires when any target is empty, whichever comes first)."""
-
-    def __init__(self, task: TopOff, instances: Sequence[Instance], device: torch.device | str):
-        super().__init__(task, instances, device)
-        self.sparse = task.sparse
-        targets = np.zeros((len(instances), task.height, task.width), dtype=bool)
-        for i, inst in enumerate(instances):
-            rows, cols = zip(*inst.layout.targets)
-            targets[i, list(rows), list(cols)] = True
-        self.targets = torch.as_tensor(targets, device=self.device)  # [E, H, W] bool
-        self.num_targets = torch.tensor([len(inst.layout.targets) for inst in instances], device=self.device)  # [E]
-
-    def reset(self, instance: torch.Tensor) -> State:
-        return {"instance": instance, "previous_correct": torch.zeros_like(instance)}
-
-    def step(
-        self, worlds: Worlds, state: State, acted: torch.Tensor
-    ) -> tuple[Worlds, State, torch.Tensor, torch.Tensor]:
-        instance = state["instance"]
-        targets = self.targets[instance]  # [N, H, W]
-        n = self.num_targets[instance]  # [N]
-        emptied = (targets & (worlds.markers == 0)).any(dim=(1, 2))  # [N] rule (1)
-        correct = (targets & (worlds.markers == 2)).sum(dim=(1, 2))  # [N] int64
-        overfull = total_markers(worlds) > correct + n  # [N] rule (3)
-        done = correct == n
-        if self.sparse:
-            # (1) -1, else all correct +1, else (3) -1, else 0.
-            reward = torch.where(overfull, CRASH_PENALTY, torch.zeros_like(correct, dtype=torch.float64))
-            reward = torch.where(done, 1.0, reward)
-            terminated = emptied | done | overfull
-        else:
-            # (1) returns before the previous count is updated; (3) replaces the progress reward.
-            progress = (correct - state["previous_correct"]).double() / n.double()
-            reward = torch.where(overfull, CRASH_PENALTY, progress)
-            terminated = emptied | overfull | done
-            update = acted & ~emptied
-            state = {**state, "previous_correct": torch.where(update, correct, state["previous_correct"])}
-        reward = torch.where(emptied, CRASH_PENALTY, reward)
-        return worlds, state, terminated & acted, torch.where(acted, reward, 0.0)

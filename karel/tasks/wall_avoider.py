@@ -23,22 +23,16 @@ Source and deviations:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from karel.tasks.base import (
     CRASH_PENALTY,
-    BatchRules,
     Instance,
-    State,
     Task,
-    marked_cells,
-    total_markers,
 )
-from karel.world import World, Worlds
+from karel.world import World
 
 
 @dataclass(frozen=True)
@@ -65,9 +59,6 @@ class WallAvoider(Task):
     def rules(self, instance: Instance) -> WallAvoiderRules:
         return WallAvoiderRules(instance.layout, instance.world.walls.shape)
 
-    def batch_rules(self, instances: Sequence[Instance], device: torch.device | str = "cpu") -> WallAvoiderBatchRules:
-        return WallAvoiderBatchRules(self, instances, device)
-
 
 class WallAvoiderRules:
     def __init__(self, layout: WallAvoiderLayout, shape: tuple[int, int]):
@@ -90,32 +81,3 @@ class WallAvoiderRules:
         if on_forbidden or doubled or decreased:
             return True, CRASH_PENALTY
         return count == self.target_markers, reward
-
-
-class WallAvoiderBatchRules(BatchRules):
-    def __init__(self, task: WallAvoider, instances: Sequence[Instance], device: torch.device | str):
-        super().__init__(task, instances, device)
-        forbidden = np.zeros((len(instances), task.height, task.width), dtype=bool)
-        for i, inst in enumerate(instances):
-            rows, cols = zip(*inst.layout.forbidden)
-            forbidden[i, list(rows), list(cols)] = True
-        self.forbidden = torch.as_tensor(forbidden, device=self.device)  # [E, H, W] bool
-        self.target_markers = torch.tensor([inst.layout.target_markers for inst in instances], device=self.device)
-
-    def reset(self, instance: torch.Tensor) -> State:
-        return {"instance": instance, "previous_markers": torch.zeros_like(instance)}
-
-    def step(
-        self, worlds: Worlds, state: State, acted: torch.Tensor
-    ) -> tuple[Worlds, State, torch.Tensor, torch.Tensor]:
-        instance = state["instance"]
-        target = self.target_markers[instance]  # [N]
-        count = total_markers(worlds)  # [N] int64
-        previous = state["previous_markers"]
-        progress = (count - previous).double() / target.double()
-        on_forbidden = (self.forbidden[instance] & (worlds.markers > 0)).any(dim=(1, 2))  # [N]
-        doubled = marked_cells(worlds) < count  # [N] some cell holds 2+ markers
-        crash = on_forbidden | doubled | (count < previous)
-        reward = torch.where(crash, CRASH_PENALTY, progress)
-        state = {**state, "previous_markers": torch.where(acted, count, previous)}
-        return worlds, state, (crash | (count == target)) & acted, torch.where(acted, reward, 0.0)

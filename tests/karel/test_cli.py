@@ -23,8 +23,28 @@ def test_console_script_eval_json():
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert set(result) == {"task", "program", "protocol", "engine", "device", "instances", "returns", "mean"}
-    assert result["mean"] == 1.0 and result["instances"] == 32 and result["engine"] == "batched"
+    assert result["mean"] == 1.0 and result["instances"] == 32 and result["engine"] == "vm"
     assert result["protocol"] == "llm-gs"
+
+
+EVAL_IMPORTS = """
+import sys
+from karel.cli import main
+code = main(["eval", "--task", "TopOff", "--program", sys.argv[1], "--json"])
+heavy = ("torch", "lightning", "pytorch_lightning", "matplotlib", "minigrid", "gymnasium", "leaps", "synthesis")
+print(sorted(m for m in sys.modules if m.split(".")[0] in heavy))
+sys.exit(code)
+"""
+
+
+def test_eval_on_the_cpu_imports_no_torch_lightning_matplotlib_or_minigrid():
+    """`karel eval` starts fast: nothing on its path loads torch, Lightning, matplotlib or MiniGrid."""
+    program = "DEF run m( WHILE c( frontIsClear c) w( IF c( markersPresent c) i( putMarker i) move w) m)"
+    done = subprocess.run([sys.executable, "-c", EVAL_IMPORTS, program], capture_output=True, text=True, timeout=120,
+                          check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    result, loaded = done.stdout.splitlines()
+    assert json.loads(result)["engine"] == "vm" and loaded == "[]"
 
 
 def test_eval_text_output_and_instances(capsys):

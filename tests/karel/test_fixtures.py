@@ -22,7 +22,7 @@ def eval_json(capsys, task: str, program: str, instances: int, engine: str = "re
     return json.loads(capsys.readouterr().out)
 
 
-@pytest.mark.parametrize("engine", ["reference", "batched"])
+@pytest.mark.parametrize("engine", ["reference", "vm"])
 @pytest.mark.parametrize("fixture", FIXTURES, ids=[f"{f['task']}-{i}" for i, f in enumerate(FIXTURES)])
 def test_fixture_mean_over_32_instances(capsys, fixture, engine):
     result = eval_json(capsys, fixture["task"], fixture["program"], 32, engine)

@@ -1,6 +1,7 @@
-"""Batched task rules against the reference rules, step by step, on random and purposeful action sequences.
+"""The VM's compiled task rules against the reference rules, step by step, on random and purposeful action
+sequences (each played as a straight-line program).
 
-After every action both must give the same reward (exactly), the same termination flag and the same world
+Both must give the same return (exactly), the same termination step and the same world after every action
 (walls, markers, agent), for every task, on many instances, with episodes of different lengths in one batch.
 
 Random actions rarely get far in a task (open DoorKey's door, eat a second Snake food, finish OneStroke or
@@ -13,13 +14,14 @@ from collections import deque
 
 import numpy as np
 import pytest
-import torch
 
-from karel.dsl import DIRECTION_STEP, Action
-from karel.semantics import step as batch_step
+from karel.compiler import compile_programs
+from karel.dsl import DIRECTION_STEP, NOOP_ACTION, Action
+from karel.program import Act, Program
 from karel.tasks import TASKS, make
 from karel.tasks.path_follow import cell_id
-from karel.tasks.snake import FOODS, SnakeBatchRules, food_candidates
+from karel.tasks.snake import FOODS, food_candidates
+from karel.vm import cpu, pack
 from karel.world import World, Worlds
 
 STEPS = 400
@@ -206,49 +208,37 @@ def scripted_actions(task, instance, prefix=()) -> list[int]:
 # --- the comparison -----------------------------------------------------------------------------------------
 
 
-def run_side_by_side(task, instances, instance_index: torch.Tensor, actions: np.ndarray, rules=None):
-    """Step the batched rules and the reference rules on the same actions; assert they agree wherever the
-    batched rules did not flag a fallback. Returns the reference traces and the final batched state."""
+def run_side_by_side(task, instances, instance_index: np.ndarray, actions: np.ndarray) -> tuple[list, np.ndarray]:
+    """Play every action sequence as a straight-line program in the VM (episode k on instance
+    `instance_index[k]`) and with the reference rules; assert they agree wherever the VM did not flag a
+    fallback. Returns the reference traces and the VM's fallback flags."""
     name = task.name
-    rules = rules or task.batch_rules(instances)
     n, steps = actions.shape
-    state = rules.reset(instance_index)
-    worlds = Worlds.stack([instances[i].world for i in instance_index.tolist()])
-    alive = torch.ones(n, dtype=torch.bool)
     traces = [reference_rollout(task, instances[i], actions[k]) for k, i in enumerate(instance_index.tolist())]
-    # The reference worlds after step t of every episode (the last one repeated past its end), as a batch.
-    reference_worlds = [
-        Worlds.stack([trace[min(t, len(trace) - 1)][2] for trace in traces]) for t in range(max(map(len, traces)))
-    ]
-    for t in range(steps):
-        acts = torch.as_tensor(actions[:, t])
-        stepped, _ = batch_step(worlds, torch.where(alive, acts, -1))
-        worlds, state, terminated, reward = rules.step(stepped, state, alive)
-        assert reward.dtype == torch.float64 and terminated.dtype == torch.bool
-        assert not (reward[~alive] != 0).any() and not terminated[~alive].any()
-        exact = alive & ~state["fallback"] if "fallback" in state else alive
-        for k in exact.nonzero().flatten().tolist():
-            ref_terminated, ref_reward, _ = traces[k][t]
-            assert reward[k].item() == ref_reward, (name, k, t)
-            assert bool(terminated[k]) == ref_terminated, (name, k, t)
-        expected = reference_worlds[t]
-        same = (
-            (worlds.walls == expected.walls).flatten(1).all(1)
-            & (worlds.markers == expected.markers).flatten(1).all(1)
-            & (worlds.row == expected.row)
-            & (worlds.col == expected.col)
-            & (worlds.direction == expected.direction)
-        )  # [N]
-        for k in (exact & ~same).nonzero().flatten().tolist():
-            assert worlds.to_text(k) == expected.to_text(k), (name, k, t)
-        alive = alive & ~terminated
-        if not alive.any():
-            break
-    return traces, state
+    programs = [Program(tuple(Act(Action(int(a))) for a in row)) for row in actions]
+    code = compile_programs(programs).code.numpy()
+    worlds = Worlds.stack([inst.world for inst in instances])
+    pose = np.stack([worlds.row.numpy(), worlds.col.numpy(), worlds.direction.numpy()], 1)
+    out = cpu.run_episodes(code, np.arange(n), instance_index, worlds.walls.numpy().astype(np.uint8),
+                           worlds.markers.numpy(), pose, pack.pack_task(task, instances), crashable=False,
+                           max_calls=10 * steps, record_actions=steps, record_states=True)  # fmt: skip
+    for k, trace in enumerate(traces):
+        if out.fallback[k]:
+            continue
+        where = (name, k)
+        assert out.num_actions[k] == len(trace), where
+        assert out.returns[k] == sum(reward for _, reward, _ in trace), where
+        assert out.termination[k] == (1 if trace[-1][0] else 0), where
+        assert out.actions[k].tolist() == actions[k, : len(trace)].tolist() + [NOOP_ACTION] * (steps - len(trace))
+        for t, (_, _, world) in enumerate(trace):
+            got = World(out.state_walls[k, t + 1].astype(bool), out.state_markers[k, t + 1].astype(np.int64),
+                        *map(int, out.state_pose[k, t + 1]))  # fmt: skip
+            assert got.to_text() == world.to_text(), (name, k, t)
+    return traces, out.fallback
 
 
 @pytest.mark.parametrize("name", list(TASKS))
-def test_batch_rules_match_reference_rules(name):
+def test_vm_rules_match_reference_rules(name):
     task = make(name)
     seeds = list(range(24))
     instances = [task.instance(s) for s in seeds]
@@ -262,7 +252,7 @@ def test_batch_rules_match_reference_rules(name):
     # actions), and the script after the pile (then random actions).
     random_episodes = 4
     n = len(seeds) * (random_episodes + 3)
-    instance_index = torch.arange(n) % len(seeds)  # [N]
+    instance_index = np.arange(n) % len(seeds)  # [N]
     actions = action_sequences(rng, n, steps)  # [N, T]
     full = [random_episodes * len(seeds) + i for i in range(len(seeds))]
     for i, (script, pile) in enumerate(zip(scripts, piles)):
@@ -271,8 +261,8 @@ def test_batch_rules_match_reference_rules(name):
         actions[full[i] + len(seeds), :stop] = script[:stop]
         actions[full[i] + 2 * len(seeds), : len(pile)] = pile
 
-    traces, state = run_side_by_side(task, instances, instance_index, actions)
-    assert "fallback" not in state or not state["fallback"].any()
+    traces, fallback = run_side_by_side(task, instances, instance_index, actions)
+    assert not fallback.any()
 
     # The scripts reach the branches they are there for: every task solved (Snake: several foods eaten).
     # (WallAvoider: an agent that starts in the corner (0, 0) is walled in, and its script is empty.)
@@ -322,10 +312,9 @@ def snake_food_draws(task, instance, actions) -> list[int]:
     return placements
 
 
-@pytest.mark.parametrize("limit", ["window", "candidates"])
-def test_snake_flags_fallback_instead_of_guessing(limit):
-    """With a short candidate window, or few precomputed candidates, exactly the episodes that need more
-    are flagged; all the others stay exact."""
+def test_snake_flags_fallback_instead_of_guessing(monkeypatch):
+    """With few precomputed food draws, exactly the episodes that need more are flagged; all the others
+    stay exact."""
     task = make("Snake")
     instances = [task.instance(s) for s in range(16)]
     actions = np.zeros((len(instances), SCRIPT_LIMIT), dtype=np.int64)  # the scripts, then moves
@@ -333,13 +322,8 @@ def test_snake_flags_fallback_instead_of_guessing(limit):
         script = scripted_actions(task, instance)
         actions[k, : len(script)] = script
     draws = [snake_food_draws(task, instance, actions[k]) for k, instance in enumerate(instances)]
-    rules = SnakeBatchRules(task, instances, "cpu")
-    if limit == "window":
-        rules.FOOD_WINDOW = 3
-        expected = [max(d) > 3 for d in draws]
-    else:
-        rules.CANDIDATES = 20
-        expected = [sum(d) > 20 for d in draws]
+    monkeypatch.setattr(pack, "SNAKE_CANDIDATES", 20)
+    expected = [sum(d) > 20 for d in draws]
     assert any(expected) and not all(expected)
-    _, state = run_side_by_side(task, instances, torch.arange(len(instances)), actions, rules=rules)
-    assert state["fallback"].tolist() == expected
+    _, fallback = run_side_by_side(task, instances, np.arange(len(instances)), actions)
+    assert fallback.astype(bool).tolist() == expected
