@@ -110,9 +110,11 @@ def execute(
         else:
             grids = _stack(starts)
         out = _run_cpu(programs, *grids, task, instances, **settings)
+        redo = out.pop("fallback").nonzero()[0].tolist()  # numpy's: torch's nonzero took longer than the VM
         out = {key: torch.from_numpy(value) for key, value in out.items()}
         num_worlds = len(grids[0])
-    redo = out.pop("fallback").nonzero().flatten().tolist()  # host sync: once per call
+    if on_cuda:
+        redo = out.pop("fallback").nonzero().flatten().tolist()  # host sync: once per call
     for n in redo:
         start = starts[n % num_worlds] if starts is not None else worlds.world(n % num_worlds)
         _rerun_with_reference(out, n, programs, task, instances, start, crashable, max_calls, record_actions)

@@ -42,6 +42,7 @@ from karel.vm.ops import (
     OP_TEST,
     OP_WHILE,
     PICK,
+    RULE_DOOR_KEY,
     RULE_NONE,
     TURN_LEFT,
     TURN_RIGHT,
@@ -162,12 +163,14 @@ def run_episode(
             calls += 1
             over = calls > max_calls
             legal = True
+            changed = False  # the agent's cell or a marker count changed: the only facts the rules read
             if over and arg == MOVE:  # the call past the budget turns a move into a turn-around
                 direction = (direction + 2) % 4
             elif arg == MOVE:
                 nr, nc = row + step_row(direction), col + step_col(direction)
                 if is_clear(walls, nr, nc):
                     row, col = nr, nc
+                    changed = True
                 else:
                     legal = False
                     if not crashable:
@@ -181,12 +184,18 @@ def run_episode(
                     legal = False
                 else:
                     change_marker(markers, acc, log, zobrist, row, col, -1)
+                    changed = True
             elif markers[row, col] == MAX_MARKERS:  # PUT
                 legal = False
             else:
                 change_marker(markers, acc, log, zobrist, row, col, 1)
+                changed = True
             terminated = False
-            if rule != RULE_NONE:
+            # Rules read the agent's cell, the markers and walls and their own state, never the direction, and
+            # applied twice to one world the second time give (not terminated, 0): so after a turn, a blocked
+            # move or an illegal pick or put they are skipped, except DoorKey's (its unlocking step is not
+            # idempotent) and the episode's first action.
+            if rule != RULE_NONE and (changed or num_actions == 0 or rule == RULE_DOOR_KEY):
                 terminated, reward, bad = rules_step(rule, sparse, params, cells, num_cells, mask, walls, markers, acc,
                                                      log, zobrist, state, row, col)  # fmt: skip
                 ret += reward
