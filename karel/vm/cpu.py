@@ -21,6 +21,7 @@ Arrays (E worlds of H x W, P programs, N = P * E episodes, T recorded actions):
 from __future__ import annotations
 
 import functools
+import os
 import threading
 import types
 from concurrent.futures import ThreadPoolExecutor
@@ -119,6 +120,17 @@ _SCRATCH = _Scratch()
 _POOL: list = [None, 0]  # [ThreadPoolExecutor, its size]
 
 
+def _after_fork() -> None:
+    """A forked child (multiprocessing, data loader workers) has none of its parent's threads: it starts
+    its own pool, and its own scratch (a parent's run may have held the lock at the fork)."""
+    global _SCRATCH
+    _POOL[:] = [None, 0]
+    _SCRATCH = _Scratch()
+
+
+os.register_at_fork(after_in_child=_after_fork)
+
+
 def num_threads() -> int:
     """The CPU threads the VM uses: numba's setting, read without starting numba's own thread pool when no
     one has changed it (`NUMBA_NUM_THREADS`, else the CPU count)."""
@@ -178,15 +190,16 @@ def run_episodes(
               task.mask, crashable, max_calls, hashes, out.returns, out.termination, out.calls, out.num_actions,
               out.fallback, out.actions, out.state_walls, out.state_markers, out.state_pose, out.branches)  # fmt: skip
     threads = max(1, min(num_threads(), -(-n // block)))
-    owned = _SCRATCH.lock.acquire(blocking=False)
+    kept_scratch = _SCRATCH
+    owned = kept_scratch.lock.acquire(blocking=False)
     try:
 
         def scratch(t: int) -> tuple:
-            kept = _SCRATCH.kept.get((t, max_calls)) if owned else None
+            kept = kept_scratch.kept.get((t, max_calls)) if owned else None
             if kept is None:
                 kept = loop_storage(max_calls)
                 if owned:
-                    _SCRATCH.kept[(t, max_calls)] = kept
+                    kept_scratch.kept[(t, max_calls)] = kept
             grids = (np.zeros((h, w), np.uint8), np.zeros((h, w), np.uint8), np.zeros((h, w), np.uint8))
             return (*grids, np.zeros(code.shape[1], np.int64), np.zeros(STATE_SIZE, np.int64),
                     np.zeros(ACC_SIZE, np.int64), np.zeros((2, hashes.shape[0]), np.uint8), *kept)  # fmt: skip
@@ -213,4 +226,4 @@ def run_episodes(
         return out
     finally:
         if owned:
-            _SCRATCH.lock.release()
+            kept_scratch.lock.release()

@@ -204,3 +204,20 @@ def test_one_compiled_vm_serves_every_task_and_recording_mode():
                   record_branches=True)  # fmt: skip
     init_range, run_range = cpu.engine()
     assert len(run_range.signatures) == 1 and len(init_range.signatures) == 1
+
+
+def _harvester_returns(seed: int) -> list:
+    return execute(program_mix(seed=seed, count=8), make("Harvester")).returns.tolist()
+
+
+def test_a_forked_child_runs_the_threaded_vm(monkeypatch):
+    """The CPU VM's threads do not survive a fork (multiprocessing, data loader workers): a child that
+    inherits a used thread pool starts its own and gets the same returns."""
+    import multiprocessing
+
+    from karel.vm import cpu
+
+    monkeypatch.setattr(cpu, "num_threads", lambda: 2)  # 8 programs x 32 episodes: two threads
+    expected = _harvester_returns(5)
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        assert pool.apply_async(_harvester_returns, (5,)).get(timeout=120) == expected
