@@ -115,21 +115,23 @@ def _is_feature(token: str, language: Language) -> bool:
     return language.perception(token) is not None and token not in language.arguments
 
 
-def _opener(token: str | None) -> str | None | bool:
-    """The letter of an opening token (None for a bare `(`), False if not an opener."""
-    if token == "(":
+def _bracket(token: str | None, side: str) -> str | None | bool:
+    """The letter of a bracket token of `side` ("(" or ")"; None for a bare bracket), False if it is none."""
+    if token == side:
         return None
-    if token and len(token) == 2 and token[1] == "(" and token[0] in "mcwrieh":
+    if token and len(token) == 2 and token[1] == side and token[0] in "mcwrieh":
         return token[0]
     return False
+
+
+def _opener(token: str | None) -> str | None | bool:
+    """The letter of an opening token (None for a bare `(`), False if not an opener."""
+    return _bracket(token, "(")
 
 
 def _closer(token: str | None) -> str | None | bool:
-    if token == ")":
-        return None
-    if token and len(token) == 2 and token[1] == ")" and token[0] in "mcwrieh":
-        return token[0]
-    return False
+    """The letter of a closing token (None for a bare `)`), False if not a closer."""
+    return _bracket(token, ")")
 
 
 def _items(tokens: list[str], language: Language) -> tuple[list[tuple], list[str]]:
