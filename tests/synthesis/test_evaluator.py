@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from karel.interpreter import evaluate, mean_return
-from karel.mix import program_mix
+from benchmarks.mix import program_mix
 from karel.parser import parse
 from karel.tasks import make
 from synthesis.evaluator import Evaluator
