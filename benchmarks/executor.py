@@ -23,10 +23,10 @@ import time
 
 import numba
 import torch
+from mix import benchmark_mix  # benchmarks/mix.py: this script's folder is on sys.path
 
 from karel.executor import execute
 from karel.interpreter import evaluate
-from mix import benchmark_mix  # benchmarks/mix.py: this script's folder is on sys.path
 from karel.tasks import make
 
 TASKS = ["StairClimberSparse", "MazeSparse", "TopOff", "FourCorners", "Harvester", "CleanHouse", "DoorKey",

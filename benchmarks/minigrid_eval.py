@@ -14,8 +14,9 @@ import json
 import platform
 import time
 
-from karel.minigrid import MINIGRID, TASKS
 from mix import program_mix  # benchmarks/mix.py: this script's folder is on sys.path
+
+from karel.minigrid import MINIGRID, TASKS
 
 
 def main() -> None:

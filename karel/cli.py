@@ -91,7 +91,7 @@ def _result(task, program: Program, returns: list[float], args: argparse.Namespa
     return result
 
 
-def _stdin_programs(task: Task) -> list[Program | dict]:
+def _stdin_programs(task: TaskProtocol) -> list[Program | dict]:
     """Each stdin line as a parsed program, or as the error line to print in its place."""
     parsed = []
     for raw in sys.stdin.buffer:

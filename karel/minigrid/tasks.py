@@ -106,7 +106,6 @@ TASKS: dict[str, MiniGridTask] = {
 }
 
 
-
 def task(name: str, **params) -> MiniGridTask:
     """The registry's entry point for the MiniGrid tasks: the one `MiniGridTask` named `name`."""
     if params:

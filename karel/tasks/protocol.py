@@ -27,7 +27,8 @@ DOMAINS = {"karel": "Karel", "minigrid": "MiniGrid"}  # `domain` -> the name wri
 @dataclass(frozen=True)
 class RenderedEpisode:
     """What `render_episode` wrote: the episode's frame count (the first frame only went to a .png), its
-    executed actions, its return and why it ended (lower case: "terminated", "budget", "end", ...)."""
+    executed actions, its return and why it ended, in lower case (Karel: a `Termination` name such as
+    "task_end"; MiniGrid: "terminated", "budget", "loop" or "end")."""
 
     frames: int
     actions: int

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import torch
 
+from benchmarks.mix import FIXTURE_PROGRAMS, program_mix
 from karel.executor import execute
 from karel.interpreter import run_episode
-from benchmarks.mix import FIXTURE_PROGRAMS, program_mix
 from karel.parser import parse
 from karel.sampler import sample_leaps_program
 from karel.tasks import TASKS, make
