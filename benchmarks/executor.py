@@ -1,8 +1,8 @@
 """Program evaluations per second: the reference interpreter against the VM (`karel.vm`) on the CPU and CUDA.
 
 One evaluation = one program on the task's instances 0..31 (32 episodes) with the full 10,000-call budget.
-The program mix (`karel.mix.benchmark_mix`) is like the programs an LLM-GS search evaluates: random
-search-space programs, mutants of the fixture programs, budget-exhausting REPEAT nests and loop-heavy
+The program mix (`benchmark_mix` of `benchmarks/mix.py`) is like the programs an LLM-GS search evaluates:
+random search-space programs, mutants of the fixture programs, budget-exhausting REPEAT nests and loop-heavy
 WHILEs, seeded per task, on every Karel task of the LLM-GS benchmark. The VM runs in process on `--threads`
 CPU threads (default 1), best of `--repeats` runs after a warm-up (compilation excluded); the reference runs
 once on the first `--reference-programs` programs of the same mix. Prints one JSON line per (engine,
@@ -23,10 +23,10 @@ import time
 
 import numba
 import torch
+from mix import benchmark_mix  # benchmarks/mix.py: this script's folder is on sys.path
 
 from karel.executor import execute
 from karel.interpreter import evaluate
-from karel.mix import benchmark_mix
 from karel.tasks import make
 
 TASKS = ["StairClimberSparse", "MazeSparse", "TopOff", "FourCorners", "Harvester", "CleanHouse", "DoorKey",

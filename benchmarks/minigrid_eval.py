@@ -1,7 +1,7 @@
 """MiniGrid program evaluations per second (one evaluation = one program on instances 0..31).
 
-The program mix is fixed and seeded (`karel.mix.program_mix` with the MiniGrid language: random programs
-of the search space and mutants of the MiniGrid fixture programs). Prints one JSON line per task and a
+The program mix is fixed and seeded (`program_mix` of `benchmarks/mix.py` with the MiniGrid language: random
+programs of the search space and mutants of the MiniGrid fixture programs). Prints one JSON line per task and a
 total line. Each task's first evaluation of an instance generates its layout; later ones restore it.
 
     python benchmarks/minigrid_eval.py [--programs 300]
@@ -14,8 +14,9 @@ import json
 import platform
 import time
 
+from mix import program_mix  # benchmarks/mix.py: this script's folder is on sys.path
+
 from karel.minigrid import MINIGRID, TASKS
-from karel.mix import program_mix
 
 
 def main() -> None:

@@ -14,24 +14,25 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from karel.interpreter import evaluate, mean_return, run_task_episode
+from karel.interpreter import evaluate, mean_return
 from karel.parser import parse
 from karel.program import Program, to_text
-from karel.tasks import MAX_INSTANCES, MINIGRID_TASKS, TASKS, MiniGridTask, Task, is_minigrid, make
+from karel.tasks import MAX_INSTANCES, TaskProtocol, make, registry
+from karel.tasks.protocol import domain_name
 
 
 class UsageError(Exception):
     """Bad input from the user: reported as one line on stderr, exit code 2."""
 
 
-def _task(name: str) -> Task | MiniGridTask:
+def _task(name: str) -> TaskProtocol:
     try:
         return make(name)
     except ValueError as error:
         raise UsageError(str(error)) from None
 
 
-def _program(text: str, task: Task | MiniGridTask) -> Program:
+def _program(text: str, task: TaskProtocol) -> Program:
     try:
         return parse(text, task.language)
     except ValueError as error:
@@ -40,14 +41,11 @@ def _program(text: str, task: Task | MiniGridTask) -> Program:
 
 def cmd_tasks(args: argparse.Namespace) -> int:
     rows = []
-    for name in TASKS:
+    for name in registry:
         task = make(name)
-        rows.append({"task": name, "domain": "karel", "height": task.height, "width": task.width,
-                     "version": task.version, "description": _description(type(task))})  # fmt: skip
-    for name, task in MINIGRID_TASKS.items():
         height, width = task.grid_size
-        rows.append({"task": name, "domain": "minigrid", "height": height, "width": width, "version": 1,
-                     "description": task.description})  # fmt: skip
+        rows.append({"task": name, "domain": task.domain, "height": height, "width": width,
+                     "version": task.version, "description": task.description})  # fmt: skip
     if args.json:
         for row in rows:
             print(json.dumps(row))
@@ -58,36 +56,19 @@ def cmd_tasks(args: argparse.Namespace) -> int:
     return 0
 
 
-def _description(family: type) -> str:
-    """First line under 'Description:' in the task module's docstring."""
-    doc = sys.modules[family.__module__].__doc__ or ""
-    lines = [line.strip() for line in doc.splitlines()]
-    if "Description:" in lines:
-        return lines[lines.index("Description:") + 1]
-    return ""
-
-
-def _returns(task: Task | MiniGridTask, programs: list[Program], args: argparse.Namespace) -> list[list[float]]:
-    """Episode returns of every program on the chosen instances, with the chosen engine; under the leaps
-    protocol, LEAPS' per-world scores (without the bonus) on the worlds of the stream of `--seed`."""
+def _returns(task: TaskProtocol, programs: list[Program], args: argparse.Namespace) -> list[list[float]]:
+    """Episode returns of every program on the chosen instances, with the chosen engine (`task.returns`,
+    or Karel's reference interpreter); under the leaps protocol, LEAPS' per-world scores (without the
+    bonus) on the worlds of the stream of `--seed`."""
     seeds = args.instances
     if args.protocol == "leaps":
         from karel import leaps_protocol
 
         worlds = leaps_protocol.stream_worlds(task, args.seed, seeds.stop)[seeds.start :]
         return leaps_protocol.world_scores(programs, task, worlds).tolist()
-    if is_minigrid(task):
-        return task.returns(programs, seeds).tolist()
     if args.engine == "reference":
         return [evaluate(program, task, seeds) for program in programs]
-    instances = [task.instance(i) for i in seeds]
-    if args.device == "cpu":  # without torch: it is imported only for --device cuda
-        from karel.executor import episode_returns
-
-        return episode_returns(programs, task, instances).tolist()
-    from karel.executor import execute
-
-    return execute(programs, task, instances, device=args.device).returns.tolist()
+    return task.returns(programs, seeds, device=args.device).tolist()  # Karel's cpu VM loads no torch
 
 
 def _result(task, program: Program, returns: list[float], args: argparse.Namespace) -> dict:
@@ -96,7 +77,7 @@ def _result(task, program: Program, returns: list[float], args: argparse.Namespa
         "task": task.name,
         "program": to_text(program),
         "protocol": args.protocol,
-        "engine": "minigrid" if is_minigrid(task) else args.engine,
+        "engine": args.engine,
         "device": args.device,
         "instances": len(seeds),
         "returns": returns,
@@ -110,7 +91,7 @@ def _result(task, program: Program, returns: list[float], args: argparse.Namespa
     return result
 
 
-def _stdin_programs(task: Task) -> list[Program | dict]:
+def _stdin_programs(task: TaskProtocol) -> list[Program | dict]:
     """Each stdin line as a parsed program, or as the error line to print in its place."""
     parsed = []
     for raw in sys.stdin.buffer:
@@ -139,11 +120,16 @@ def cmd_eval(args: argparse.Namespace) -> int:
             args.engine, args.device = "reference", "cpu"  # LEAPS' evaluation runs on the reference interpreter
     elif args.seed is not None:
         raise UsageError("--seed chooses LEAPS' world stream: it needs --protocol leaps (llm-gs instances are fixed)")
+    else:
+        if args.engine not in task.engines:  # a task with one engine (MiniGrid's environments) runs on it
+            args.engine = task.engines[0]
+        if args.device not in task.devices:
+            devices = " or ".join(device.upper() for device in task.devices)
+            raise UsageError(f"{task.name} is a {domain_name(task)} task: it runs on the {devices} only "
+                             f"(drop --device {args.device})")  # fmt: skip
     args.seed = 0 if args.seed is None else args.seed
     if args.instances is None:
         args.instances = range(10 if args.protocol == "leaps" else 32)
-    if is_minigrid(task) and args.device == "cuda":
-        raise UsageError(f"{task.name} is a MiniGrid task: its environments run on the CPU (drop --device cuda)")
     if args.device == "cuda" and args.engine == "reference":
         raise UsageError("the reference engine runs on the CPU; use --engine vm for --device cuda")
     if args.device == "cuda" and not _cuda_available():
@@ -174,8 +160,6 @@ def _cuda_available() -> bool:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    from karel.render import episode_captions, save_episode  # Pillow is only needed here
-
     task = _task(args.task)
     program = _program(args.program, task)
     if not args.out.endswith((".gif", ".png")):
@@ -183,36 +167,10 @@ def cmd_render(args: argparse.Namespace) -> int:
     folder = Path(args.out).parent
     if not folder.is_dir():
         raise UsageError(f"--out {args.out}: no folder {folder} (create it first)")
-    if is_minigrid(task):
-        return _render_minigrid(task, program, args)
-    episode = run_task_episode(program, task, args.instance, record_worlds=True)
-    save_episode(episode.worlds, args.out, captions=episode_captions(episode.actions, episode.rewards))
-    what = f"{len(episode.worlds)} frames" if args.out.endswith(".gif") else "the first frame"
-    print(f"{args.out}: {what} of a {len(episode.actions)}-action episode, return {episode.episode_return:.6g} "
-          f"({episode.termination.name.lower()})")  # fmt: skip
-    return 0
-
-
-def _render_minigrid(task: MiniGridTask, program: Program, args: argparse.Namespace) -> int:
-    from PIL import Image
-
-    from karel.minigrid.interpreter import run_episode
-    from karel.render import caption_frame, save_frames
-
-    frames: list[Image.Image] = []
-    total = 0.0
-
-    def record(env, action, reward) -> None:
-        nonlocal total
-        total += reward
-        text = "start" if action is None else f"{action.name}  reward {reward:+.3g}  return {total:.3g}"
-        frames.append(caption_frame(Image.fromarray(env.render()), text))
-
-    episode = run_episode(program, task.make_env(render_mode="rgb_array", tile_size=32), args.instance,
-                          task.language.max_calls, on_step=record)  # fmt: skip
-    save_frames(frames if args.out.endswith(".gif") else frames[:1], args.out)
-    what = f"{len(frames)} frames" if args.out.endswith(".gif") else "the first frame"
-    print(f"{args.out}: {what} of a {episode.actions}-action episode, return {episode.ret:.6g} ({episode.reason})")
+    episode = task.render_episode(program, args.instance, args.out)  # Pillow is only needed here
+    what = f"{episode.frames} frames" if args.out.endswith(".gif") else "the first frame"
+    print(f"{args.out}: {what} of a {episode.actions}-action episode, return {episode.episode_return:.6g} "
+          f"({episode.end})")  # fmt: skip
     return 0
 
 

@@ -14,6 +14,8 @@ Registration happens on import of this module: `import karel.gym_env; gymnasium.
 or in one call `gymnasium.make("karel.gym_env:karel/TopOff-v0")`. The MiniGrid tasks are registered too,
 `karel/LavaGap-v0` etc.: they are MiniGrid environments (`karel.minigrid.envs`: MiniGrid's observations,
 actions and `max_steps` truncation (LavaGap 144, PutNear 30, RedBlueDoor 720 steps), the tasks' rewards).
+Every id's entry point is `task_env`, which builds `make(task).make_env(**kwargs)`: each task says what
+its environment is, and so does a task added with `karel.tasks.register` before `register_envs()`.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import numpy as np
 from gymnasium import spaces
 
 from karel.dsl import MAX_CALLS, Action
-from karel.tasks import MINIGRID_TASKS, TASKS, make
+from karel.tasks import Task, make, registry
 from karel.world import NUM_CHANNELS, World
 
 MAX_INSTANCE = 2**31  # instance ids drawn by reset lie in [0, MAX_INSTANCE)
@@ -36,10 +38,16 @@ class KarelEnv(gymnasium.Env):
 
     metadata: ClassVar[dict] = {"render_modes": ["rgb_array", "ansi"], "render_fps": 8}
 
-    def __init__(self, task: str, max_steps: int = MAX_CALLS, render_mode: str | None = None, **task_params):
+    def __init__(self, task: str | Task, max_steps: int = MAX_CALLS, render_mode: str | None = None,
+                 **task_params):  # fmt: skip
+        """`task`: a Karel task or its registry name; `task_params` (`height`, `width`) resize it."""
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}")
-        self.task = make(task, **task_params)
+        if isinstance(task, str):
+            task = make(task, **task_params)
+        elif task_params:
+            task = type(task)(task.sparse, **{"height": task.height, "width": task.width, **task_params})
+        self.task = task
         self.max_steps = max_steps
         self.render_mode = render_mode
         self.observation_space = spaces.Box(0, 1, (NUM_CHANNELS, self.task.height, self.task.width), np.uint8)
@@ -87,16 +95,17 @@ class KarelEnv(gymnasium.Env):
         return self.world.to_onehot().astype(np.uint8)
 
 
+def task_env(task: str, **kwargs) -> gymnasium.Env:
+    """The gymnasium entry point of `karel/<task>-v0`: the task's own environment, `kwargs` passed on."""
+    return make(task).make_env(**kwargs)
+
+
 def register_envs() -> None:
-    """Register `karel/<Task>-v0` for every task (idempotent)."""
-    for name in TASKS:
+    """Register `karel/<Task>-v0` for every task in the task registry (idempotent)."""
+    for name in registry:
         env_id = f"karel/{name}-v0"
         if env_id not in gymnasium.registry:
-            gymnasium.register(id=env_id, entry_point=KarelEnv, kwargs={"task": name})
-    for name, task in MINIGRID_TASKS.items():
-        env_id = f"karel/{name}-v0"
-        if env_id not in gymnasium.registry:
-            gymnasium.register(id=env_id, entry_point=task.env_class)
+            gymnasium.register(id=env_id, entry_point="karel.gym_env:task_env", kwargs={"task": name})
 
 
 register_envs()

@@ -17,10 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from karel.executor import execute
 from karel.program import Program, to_text
-from karel.tasks import MiniGridTask, is_minigrid
-from karel.tasks.base import Task
+from karel.tasks import TaskProtocol
+from karel.tasks.protocol import check_device
 
 SOLVED = 1.0 - 1e-9  # a run stops when the best return reaches 1 within float rounding (6 x 1/6 < 1.0)
 FIRST_CHUNK = 16  # first-improvement batches grow 16, 32, 64, ... up to MAX_CHUNK
@@ -38,15 +37,17 @@ class Evaluation:
 
 
 class Evaluator:
-    """Scores programs on one task with a budget; `evaluations` and `unique` are the counts so far."""
+    """Scores programs on one task with a budget; `evaluations` and `unique` are the counts so far. Any
+    task of the task protocol: returns come from `task.returns(programs, instances, device=device)`."""
 
-    def __init__(self, task: Task | MiniGridTask, budget: int, *, instances: int = 32, device: str = "cpu",
+    def __init__(self, task: TaskProtocol, budget: int, *, instances: int = 32, device: str = "cpu",
                  cache_size: int = 1_000_000):  # fmt: skip
         if budget < 1 or instances < 1:
             raise ValueError("budget and instances must be positive")
+        check_device(task, device)
         self.task, self.budget, self.device, self.cache_size = task, budget, device, cache_size
         self.language = task.language
-        self.instances = range(instances) if is_minigrid(task) else [task.instance(i) for i in range(instances)]
+        self.instances = range(instances)  # instance indices 0..E-1
         self.evaluations = 0
         self.unique = 0
         self.executed = 0  # programs actually run (cache misses), counted or not
@@ -75,10 +76,8 @@ class Evaluator:
         return [self._scores[t] for t in texts]
 
     def _returns(self, programs: list[Program]) -> np.ndarray:
-        """[P, E] returns: the batched executor for Karel, a batch of environments for MiniGrid."""
-        if is_minigrid(self.task):
-            return self.task.returns(programs, len(self.instances))
-        return execute(programs, self.task, self.instances, device=self.device).returns.cpu().numpy()
+        """[P, E] float64 returns (Karel: the batched executor; MiniGrid: a batch of environments)."""
+        return self.task.returns(programs, self.instances, device=self.device)
 
     def count(self, programs: Sequence[Program], scores: Sequence[float]) -> list[Evaluation]:
         """Count the evaluations of `programs` (with their `scores`) in order, up to the budget."""

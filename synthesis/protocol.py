@@ -22,7 +22,6 @@ from collections.abc import Sequence
 import numpy as np
 
 from karel import leaps_protocol
-from karel.executor import execute
 from karel.language import KAREL
 from karel.program import Program
 from synthesis.evaluator import Evaluator
@@ -77,7 +76,7 @@ def leaps_mean(program: Program, task: leaps_protocol.LeapsTask, seed: int, coun
 
 def mean_returns(programs: Sequence[Program], task, instances: Sequence[int]) -> list[float]:
     """LLM-GS mean return of each program over the given instances of `task` (left-to-right sums)."""
-    returns = execute(list(programs), task, [task.instance(i) for i in instances]).returns.numpy()
+    returns = task.returns(list(programs), instances)
     return (np.cumsum(returns, axis=1)[:, -1] / returns.shape[1]).tolist()
 
 
@@ -102,10 +101,7 @@ def heldout(protocol: str, task_name: str, program: Program, *, reset_quirk: boo
         return out
     from karel.tasks import make
 
-    task = make(task_name)
-    if task.domain != "karel":  # MiniGrid: held-out episodes of its own seeds
-        returns = task.returns([program], HELDOUT_INSTANCES)
-        return {"heldout_return": float(np.cumsum(returns, axis=1)[0, -1] / returns.shape[1])}
+    task = make(task_name)  # either domain: held-out instances (MiniGrid: seeds) 1000..1999
     out = {"heldout_return": mean_returns([program], task, HELDOUT_INSTANCES)[0]}
     if large and has_large(task_name):
         big = make(task_name, height=LARGE_SIZE[0], width=LARGE_SIZE[1])

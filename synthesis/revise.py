@@ -26,7 +26,6 @@ from pathlib import Path
 import numpy as np
 
 from karel.atomic import write_atomic
-from karel.executor import execute
 from karel.program import Program
 from karel.pythonic import to_python
 from karel.tasks import make
@@ -95,7 +94,7 @@ def revise(task_name: str, method: str, out: str | Path, *, seed: int = 0, round
         scores = evaluator.scores(found)
         best_index = int(np.argmax(scores))  # the first of equal bests
         best = (found[best_index], scores[best_index])
-        per_instance = execute([best[0]], task, evaluator.instances).returns[0].tolist()
+        per_instance = task.returns([best[0]], evaluator.instances)[0].tolist()
         worst = int(np.argmin(per_instance))  # the lowest index among equal worst variants
         record = {"round": round_number, "best_return": best[1], "best_program": str(best[0]),
                   "worst_instance": worst, "programs": [str(p) for p in found], "returns": scores}  # fmt: skip

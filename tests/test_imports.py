@@ -60,3 +60,16 @@ def test_no_import_cycle_and_the_domain_imports_nothing_above_it():
     for module in sorted(graph):
         if module not in state:
             assert cycle_from(module, [module]) is None
+
+
+def test_the_installed_packages_import_no_test_or_benchmark_helper():
+    found = []
+    for package in PACKAGES:
+        for file in (ROOT / package).rglob("*.py"):
+            for node in ast.walk(ast.parse(file.read_text())):
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+                if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                    names = [node.module]
+                found += [f"{file.relative_to(ROOT)}: {n}" for n in names if n.split(".")[0] in ("tests", "benchmarks")]
+    assert found == []
+    assert not (ROOT / "karel" / "mix.py").exists()  # the program mix is a benchmark helper: benchmarks/mix.py

@@ -13,8 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from karel.language import KAREL, Language
-from karel.minigrid.tasks import MiniGridTask
-from karel.tasks.base import Task
+from karel.tasks.protocol import TaskProtocol, domain_name
 
 ENVIRONMENT = """You control Karel, an agent on a rectangular grid map. Some cells are walls; the outer border \
 is always wall. Karel stands on one free cell and faces north, east, south or west. Cells can hold markers \
@@ -242,6 +241,9 @@ MINIGRID_DESCRIPTIONS: dict[str, TaskDescription] = {
 }
 
 
+DOMAIN_DESCRIPTIONS: dict[str, dict[str, TaskDescription]] = {"karel": DESCRIPTIONS, "minigrid": MINIGRID_DESCRIPTIONS}
+
+
 def system_prompt(language: Language = KAREL) -> str:
     """The system prompt for programs of `language` (Karel or MiniGrid)."""
     if language is KAREL:
@@ -261,13 +263,9 @@ def request(language: Language = KAREL) -> str:
     return REQUEST if language is KAREL else REQUEST.replace("Karel DSL", "MiniGrid DSL")
 
 
-def _domain(task: Task | MiniGridTask) -> str:
-    return "Karel" if task.language is KAREL else "MiniGrid"
-
-
-def task_description(task: Task | MiniGridTask) -> str:
+def task_description(task: TaskProtocol) -> str:
     """Task name, map, start, goal and return, one labelled line each."""
-    d = (DESCRIPTIONS if task.language is KAREL else MINIGRID_DESCRIPTIONS)[task.family]
+    d = DOMAIN_DESCRIPTIONS[task.domain][task.family]
     returns = d.sparse_return if task.sparse and d.sparse_return else d.dense_return
     return (
         f"Task: {task.name.upper()}\n"
@@ -278,6 +276,6 @@ def task_description(task: Task | MiniGridTask) -> str:
     )
 
 
-def user_prompt(task: Task | MiniGridTask) -> str:
+def user_prompt(task: TaskProtocol) -> str:
     """The task's description and the two-step request (Python first, then its DSL conversion)."""
-    return f"Write a {_domain(task)} program for this task.\n\n{task_description(task)}\n\n{request(task.language)}"
+    return f"Write a {domain_name(task)} program for this task.\n\n{task_description(task)}\n\n{request(task.language)}"

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import torch
 
+from benchmarks.mix import FIXTURE_PROGRAMS, program_mix
 from karel.executor import execute
 from karel.interpreter import run_episode
-from karel.mix import FIXTURE_PROGRAMS, program_mix
 from karel.parser import parse
 from karel.sampler import sample_leaps_program
 from karel.tasks import TASKS, make
@@ -112,7 +112,7 @@ def test_large_sweep_with_full_budget(name):
 SIMULATED_CHECK = """
 import sys, torch
 from karel.executor import execute
-from karel.mix import program_mix
+from benchmarks.mix import program_mix
 from karel.tasks import TASKS, make
 for i, name in enumerate(TASKS):
     task = make(name)
@@ -123,7 +123,7 @@ for i, name in enumerate(TASKS):
     for field in ("returns", "termination", "calls", "num_actions", "actions"):
         assert torch.equal(getattr(cpu, field), getattr(sim, field)), (name, field)
     assert sim.fallbacks == cpu.fallbacks == 0, name
-from karel.mix import FIXTURE_PROGRAMS
+from benchmarks.mix import FIXTURE_PROGRAMS
 from karel.parser import parse
 task, programs = make("Harvester"), [parse(text) for text in FIXTURE_PROGRAMS[:4]]
 instances = [task.instance(0), task.instance(1)]

@@ -6,8 +6,8 @@ import itertools
 import numpy as np
 import pytest
 
+from benchmarks.mix import program_mix
 from karel.interpreter import evaluate, mean_return
-from karel.mix import program_mix
 from karel.parser import parse
 from karel.tasks import make
 from synthesis.evaluator import Evaluator

@@ -4,6 +4,10 @@ Two thirds of the programs are mutants of well-known programs (the published fix
 prog_policies): one statement of a random block replaced by freshly sampled statements; the rest are
 random programs of the search space (`sample_search_program`). The mix is deterministic for a seed, and
 exists for Karel and for MiniGrid (`language`).
+
+It lives outside the installed packages: tests import it as `benchmarks.mix` (pytest puts the repository
+root on `sys.path`, `tests/` being a package), the benchmark scripts beside it as `mix` (a script's own
+folder is on `sys.path`).
 """
 
 from __future__ import annotations
