@@ -17,83 +17,104 @@ when run again with the same settings. See docs/reliability.md.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
 import sys
+import typing
 from argparse import ArgumentError
-from dataclasses import fields
 from pathlib import Path
 
-from jsonargparse import ActionConfigFile, ActionYesNo, ArgumentParser
+from jsonargparse import ActionConfigFile, ActionYesNo, ArgumentParser, DefaultHelpFormatter
 
 from karel.language import Language
-from karel.tasks import MAX_INSTANCES, MINIGRID_TASKS, TASKS, UnknownTaskError, is_minigrid, make
+from karel.tasks import MAX_INSTANCES, UnknownTaskError, is_minigrid, make
 from leaps.checkpoint import CheckpointError
-from synthesis.llm.client import LlmError
-from synthesis.run import METHODS, Run, RunFolderError, SearchConfig
+from synthesis.config import RUN_SETTINGS, RunConfig
+from synthesis.llm.client import LlmError, LlmSettings
+from synthesis.llm_gs import LlmGsConfig
+from synthesis.methods import METHODS
+from synthesis.run import Run, RunFolderError
+from synthesis.settings import FlatField, field_docs, flat_fields
 from synthesis.sweep import SweepError
 
 DEFAULT_SWEEP_TASKS = "StairClimberSparse,MazeSparse,FourCorners,TopOff,Harvester,CleanHouse"
-HELP = {
-    "task": f"task name; Karel: {', '.join(TASKS)}; MiniGrid: {', '.join(MINIGRID_TASKS)}",
-    "method": f"search method: {', '.join(METHODS)}",
-    "seed": "search seed (the RNG of mutations and random programs; the task instances are always 0..N-1)",
-    "budget": "program evaluations (one = the mean return over the task instances); default 1,000,000 on Karel "
-    "tasks, 10,000 on MiniGrid tasks",
-    "instances": "task instances per evaluation",
-    "k": "hc: neighbours per climb step",
-    "start_k": "shc: neighbourhood size at the start of the schedule",
-    "end_k": "shc: neighbourhood size at the end of the schedule",
-    "ratio": "shc schedule ratio: log | linear",
-    "scheduler": "shc schedule shape: sin | linear",
-    "interpolation": "shc schedule interpolation: log | linear",
-    "batch": "random: programs per step",
-    "device": "executor device: cpu | cuda",
-    "llm_programs": "llm-gs: programs kept from the model",
-    "llm_rounds": "llm-gs: rounds of requests before giving up",
-    "model": "llm-gs: model name at the endpoint (OPENAI_API_KEY, OPENAI_BASE_URL configure the endpoint)",
-    "temperature": "llm-gs: sampling temperature",
-    "top_p": "llm-gs: nucleus sampling top_p",
-    "completions_per_request": "llm-gs: completions per request (n); servers without n > 1 get n = 1 requests",
-    "max_tokens": "llm-gs: max tokens per completion (0: the server's default)",
-    "request_timeout": "llm-gs: seconds per request",
-    "max_retries": "llm-gs: retries with backoff on 429, 5xx and timeouts",
-    "reader": "llm-gs: how answers are read: faithful (never guesses; docs/llm-reader.md) | release (LLM-GS's own)",
-    "llm_cache": "llm-gs: folder of recorded requests, replayed without network (new ones are recorded)",
-    "checkpoint": "cem/cebs: program VAE checkpoint (leaps fit) whose latent space is searched",
-    "population": "cem/cebs: latents per iteration (k)",
-    "elites": "cem/cebs: elites kept per iteration (e)",
-    "sigma": "cem/cebs: standard deviation of the sampling noise",
-    "init": "cem under --protocol leaps: the centre's start, tiny_normal | ones | normal | zeros",
-    "reduction": "cem under --protocol leaps: the next centre from the elites, weighted_mean | mean",
-    "exp_decay": "cem under --protocol leaps: LEAPS' exponential sigma schedule down to 0.1",
-    "iterations": "cem under --protocol leaps: most iterations (LEAPS: 1000)",
-    "protocol": "evaluation protocol: llm-gs (LLM-GS's tasks and returns) | leaps (LEAPS' own, its six tasks)",
-    "topoff_reset_quirk": "--protocol leaps: TopOff's redrawn worlds keep a marker on the last cell, as LEAPS' reset",
-}
 
 
 class UsageError(Exception):
     pass
 
 
+class HelpFormatter(DefaultHelpFormatter):
+    """The settings flags are unset (None) until given, and their texts state the real defaults: those are
+    shown as written, without jsonargparse's "(type: ..., default: null)"."""
+
+    def _get_help_string(self, action) -> str:
+        return action.help or "" if action.default is None else super()._get_help_string(action)
+
+
+def _method_label(protocol: str, name: str) -> str:
+    return name if protocol == "llm-gs" else f"{name} under --protocol {protocol}"
+
+
+def method_settings() -> dict[str, tuple[FlatField, list[str]]]:
+    """Every method setting by flat name, with the methods that have it (in METHODS' order)."""
+    settings: dict[str, tuple[FlatField, list[str]]] = {}
+    for protocol, methods in METHODS.items():
+        for name, search in methods.items():
+            for setting, f in flat_fields(search.Config).items():
+                known, labels = settings.setdefault(setting, (f, []))
+                if known.type != f.type or known.default != f.default:
+                    raise TypeError(f"setting {setting!r} differs between methods ({labels[0]}, {name})")
+                labels.append(_method_label(protocol, name))
+    return settings
+
+
+CONFIGS = {_method_label(p, name): search.Config for p, methods in METHODS.items() for name, search in methods.items()}
+
+
+def _flag(name: str) -> str:
+    return f"--{name.replace('_', '-')}"
+
+
+def _help(doc: str, default, methods: list[str] | None = None) -> str:
+    """A setting's help: its docstring, the methods that have it and its default."""
+    notes = [", ".join(methods)] if methods else []
+    if default not in ("", None, []):
+        notes.append(f"default: {str(default).lower() if isinstance(default, bool) else default}")
+    return f"{doc} ({'; '.join(notes)})" if notes else doc
+
+
 def _add_config_arguments(parser: ArgumentParser, skip: tuple[str, ...] = ()) -> None:
-    for f in fields(SearchConfig):
-        if f.name in skip or f.name == "init_programs":
+    """A flag per setting of RunConfig and of every method's Config, defaults left unset (None) so that
+    only the settings given reach the config; help texts are the fields' docstrings."""
+    docs = field_docs(RunConfig)
+    shared = parser.add_argument_group("every run")
+    for f in dataclasses.fields(RunConfig):
+        if f.name in skip or f.name == "settings":
             continue
+        kind = typing.get_type_hints(RunConfig)[f.name]
         if f.name == "task":
-            parser.add_argument("--task", type=str, required=True, help=HELP["task"])
+            shared.add_argument("--task", type=str, required=True, help=docs["task"])
             continue
-        kind = int | None if f.name == "budget" else type(f.default)
-        parser.add_argument(f"--{f.name.replace('_', '-')}", type=kind, default=f.default, help=HELP[f.name])
-    parser.add_argument("--init-programs", type=str | None, default=None,
-                        help="file of climb start programs, one per line (cycled), instead of random programs")  # fmt: skip
+        shared.add_argument(_flag(f.name), type=kind | None, default=None, help=_help(docs[f.name], f.default))
+    groups = {}
+    for name, (f, methods) in method_settings().items():
+        if methods[0] not in groups:
+            groups[methods[0]] = parser.add_argument_group(CONFIGS[methods[0]].__doc__.rstrip("."))
+        group = groups[methods[0]]
+        if name == "init_programs":
+            group.add_argument("--init-programs", type=str | None, default=None,
+                               help=f"file of climb start programs, one per line (cycled), instead of random "
+                                    f"programs ({', '.join(methods)}; llm-gs: instead of the model's)")  # fmt: skip
+            continue
+        group.add_argument(_flag(name), type=f.type | None, default=None, help=_help(f.doc, f.default, methods))
 
 
 def build_parser(exit_on_error: bool = True) -> ArgumentParser:
     parser = ArgumentParser(prog="synthesis", description="Program search on Karel tasks: search, sweep, report.",
-                            exit_on_error=exit_on_error)  # fmt: skip
+                            exit_on_error=exit_on_error, formatter_class=HelpFormatter)  # fmt: skip
     commands = parser.add_subcommands(dest="command")
 
     search = ArgumentParser(description="Run one search; writes a run folder and prints the best program.")
@@ -123,13 +144,22 @@ def build_parser(exit_on_error: bool = True) -> ArgumentParser:
     sweep.add_argument("--seeds", type=str, default="0-4", help='seeds: "0-4" or "0,2,5"')
     _add_config_arguments(sweep, skip=("task", "method", "seed"))
     sweep.add_argument("--out", type=str, default="runs", help="folder of run folders (default runs/)")
-    sweep.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="local: runs in parallel (processes)")
+    sweep.add_argument(
+        "--jobs",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="local: runs in parallel (processes; default: the CPU count)",
+    )
     sweep.add_argument("--backend", type=str, default="local",
                        help="local (a process pool of --jobs) | ray (one Ray task per run; docs/cluster.md)")  # fmt: skip
     sweep.add_argument("--address", type=str | None, default=None,
                        help="ray: the cluster, auto | ray://HOST:10001 | HOST:6379 (default: a local Ray instance)")  # fmt: skip
-    sweep.add_argument("--cpus-per-run", type=int, default=1, help="ray: CPUs per run (also its numba/torch threads)")
-    sweep.add_argument("--gpus-per-run", type=float, default=0.0, help="ray: GPUs per run, fractions share one")
+    sweep.add_argument(
+        "--cpus-per-run", type=int, default=1, help="ray: CPUs per run (also its numba/torch threads; default: 1)"
+    )
+    sweep.add_argument(
+        "--gpus-per-run", type=float, default=0.0, help="ray: GPUs per run, fractions share one (default: 0)"
+    )
     sweep.add_argument("--retries", type=int, default=3,
                        help="ray: restarts of a run whose worker died; each resumes from the run's checkpoint")  # fmt: skip
     sweep.add_argument("--storage", type=str, default="shared",
@@ -140,17 +170,17 @@ def build_parser(exit_on_error: bool = True) -> ArgumentParser:
 
     revise = ArgumentParser(description="LLM revision experiments: rounds of programs asked with feedback.")
     revise.add_argument("--config", action=ActionConfigFile, help="YAML file of settings")
-    revise.add_argument("--task", type=str, required=True, help=HELP["task"])
+    revise.add_argument("--task", type=str, required=True, help="Karel task name (karel.TASKS)")
     revise.add_argument("--method", type=str, required=True,
                         help="regeneration | regeneration-with-reward | execution-trace | program-execution-trace")  # fmt: skip
     revise.add_argument("--seed", type=int, default=0, help="seed of the candidate choice (the model is not seeded)")
     revise.add_argument("--rounds", type=int, default=5, help="revision rounds after the first")
     revise.add_argument("--programs", type=int, default=32, help="programs per round")
-    revise.add_argument("--instances", type=int, default=32, help=HELP["instances"])
-    for name in ("model", "temperature", "top_p", "completions_per_request", "max_tokens", "request_timeout",
-                 "max_retries", "llm_rounds", "llm_cache"):  # fmt: skip
-        default = getattr(SearchConfig, name)
-        revise.add_argument(f"--{name.replace('_', '-')}", type=type(default), default=default, help=HELP[name])
+    revise.add_argument("--instances", type=int, default=32, help="task instances 0..N-1 per evaluation")
+    llm = flat_fields(LlmGsConfig)
+    for name in (*flat_fields(LlmSettings), "llm_rounds", "llm_cache"):
+        f = llm[name]
+        revise.add_argument(_flag(name), type=f.type, default=f.default, help=_help(f.doc, f.default))
     revise.add_argument("--out", type=str, default="runs", help="folder of run folders (default runs/)")
     revise.add_argument("--json", action=ActionYesNo, default=False, help="print the result as one JSON object")
     commands.add_subcommand("revise", revise, help="LLM revision experiments")
@@ -165,7 +195,7 @@ def build_parser(exit_on_error: bool = True) -> ArgumentParser:
 
     read = ArgumentParser(description="Read one LLM completion exactly as an llm-gs run reads it; prints one JSON "
                           'line {"program", "path", "reasons", "programs"}.')  # fmt: skip
-    read.add_argument("--task", type=str, required=True, help=HELP["task"])
+    read.add_argument("--task", type=str, required=True, help="task name (karel.TASKS, MiniGrid tasks)")
     read.add_argument("--seed", type=int, default=0, help="the run's seed (the release reader's choice)")
     read.add_argument("--reader", type=str, default="faithful", help="faithful | release")
     read.add_argument("--finish-reason", type=str, default="stop",
@@ -175,32 +205,23 @@ def build_parser(exit_on_error: bool = True) -> ArgumentParser:
     return parser
 
 
-def _config(args, **overrides) -> SearchConfig:
-    values = {
-        f.name: getattr(args, f.name) for f in fields(SearchConfig) if f.name in args and f.name != "init_programs"
-    }
-    values.update(overrides)
+def _given(args, skip: tuple[str, ...] = ()) -> dict:
+    """The settings given on the command line or in --config (flags left unset are None)."""
+    names = (*RUN_SETTINGS, *method_settings())
+    return {n: args[n] for n in names if n not in skip and n != "init_programs" and args.get(n) is not None}
+
+
+def _config(args, values: dict | None = None, *, drop_foreign: bool = False) -> RunConfig:
+    """The run config of the settings `values` (flat; default: those given); a bad one is a usage error
+    naming it."""
+    values = _given(args) if values is None else values
     task = _task(values["task"])
     if args.init_programs:
-        values["init_programs"] = _read_programs(args.init_programs, task.language)
+        values = {**values, "init_programs": _read_programs(args.init_programs, task.language)}
     try:
-        config = SearchConfig(**values)
+        return RunConfig.from_flat(values, drop_foreign=drop_foreign)
     except ValueError as error:
         raise UsageError(str(error)) from None
-    if config.method not in METHODS:
-        raise UsageError(f"unknown method {config.method!r}; available: {', '.join(METHODS)}")
-    if config.budget < 1 or config.instances < 1 or config.k < 1 or config.batch < 1:
-        raise UsageError("budget, instances, k and batch must be positive")
-    if config.method in ("cem", "cebs"):
-        if not Path(config.checkpoint).exists():
-            raise UsageError(f"checkpoint {config.checkpoint} not found (train one with `leaps fit`)")
-        if not 1 <= config.elites <= config.population or config.sigma <= 0:
-            raise UsageError("cem/cebs need 1 <= elites <= population and sigma > 0")
-    if not 1 <= config.start_k <= config.end_k:
-        raise UsageError("shc needs 1 <= start-k <= end-k")
-    if config.device not in ("cpu", "cuda"):
-        raise UsageError(f"unknown device {config.device!r}; use cpu or cuda")
-    return config
 
 
 def _task(name: str):
@@ -266,11 +287,19 @@ def cmd_sweep(args) -> int:
         raise UsageError("--jobs and --cpus-per-run must be positive, --gpus-per-run and --retries not negative")
     tasks = [t for t in (args.tasks or args.task or DEFAULT_SWEEP_TASKS).split(",") if t]
     methods = [m for m in (args.methods or args.method or "hc,shc").split(",") if m]
-    configs = [_config(args, task=t, method=m, seed=s) for t in tasks for m in methods for s in _seeds(args.seeds)]
+    given = _given(args, skip=("task", "method", "seed"))
+    settings = method_settings()
+    for name in [*given, *(["init_programs"] if args.init_programs else [])]:
+        if name not in RUN_SETTINGS and not any(m.split()[0] in methods for m in settings[name][1]):
+            raise UsageError(f"{name} is not a setting of {', '.join(methods)} (it is one of "
+                             f"{', '.join(settings[name][1])})")  # fmt: skip
+    configs = [_config(args, {**given, "task": t, "method": m, "seed": s}, drop_foreign=True)
+               for t in tasks for m in methods for s in _seeds(args.seeds)]  # fmt: skip
     if args.backend == "ray":
-        if args.device == "cuda" and args.gpus_per_run == 0:
+        device = configs[0].device  # the same for every run of the sweep
+        if device == "cuda" and args.gpus_per_run == 0:
             raise UsageError("--device cuda on the ray backend needs --gpus-per-run > 0 (a GPU share per run)")
-        if args.device == "cpu" and args.gpus_per_run > 0:
+        if device == "cpu" and args.gpus_per_run > 0:
             raise UsageError("--gpus-per-run reserves GPUs that --device cpu runs do not use; add --device cuda")
         try:
             import ray  # noqa: F401
@@ -287,7 +316,6 @@ def cmd_sweep(args) -> int:
 
 
 def cmd_revise(args) -> int:
-    from synthesis.llm.client import LlmSettings
     from synthesis.revise import METHODS as REVISION_METHODS
     from synthesis.revise import revise
 
@@ -297,8 +325,11 @@ def cmd_revise(args) -> int:
         raise UsageError(f"unknown revision method {args.method!r}; known: {', '.join(REVISION_METHODS)}")
     if args.rounds < 0 or args.programs < 1 or not 1 <= args.instances <= MAX_INSTANCES:
         raise UsageError(f"rounds must be >= 0, programs positive and instances in 1 .. {MAX_INSTANCES:,}")
-    settings = LlmSettings(args.model, args.temperature, args.top_p, args.completions_per_request,
-                           args.max_tokens or None, args.request_timeout, args.max_retries)  # fmt: skip
+    settings = LlmSettings(**{name: args[name] for name in flat_fields(LlmSettings)})
+    try:
+        settings.validate()
+    except ValueError as error:
+        raise UsageError(str(error)) from None
     result = revise(args.task, args.method, args.out, seed=args.seed, rounds=args.rounds, programs=args.programs,
                     instances=args.instances, settings=settings, llm_cache=args.llm_cache or None,
                     llm_rounds=args.llm_rounds)  # fmt: skip

@@ -33,7 +33,7 @@ import json
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -185,11 +185,11 @@ def program_markdown(program: Program) -> str:
 
 
 def hparams_of(config) -> dict[str, int | float | str]:
-    """The settings of a `SearchConfig` as HParams values: numbers and strings as they are, booleans as "true"
+    """The settings of a `synthesis.config.RunConfig` as HParams values: numbers and strings as they are, booleans as "true"
     or "false" (torch would write them as 1.0 / 0.0), lists by their length (the programs themselves are in the
     `config` text and config.yaml)."""
     out: dict[str, int | float | str] = {}
-    for key, value in asdict(config).items():
+    for key, value in config.flat().items():
         if isinstance(value, bool):
             out[key] = "true" if value else "false"
         elif isinstance(value, (int, float, str)):
@@ -234,7 +234,7 @@ class RunBoard:
 
         _, session_start, _ = hparams(hparams_of(self.run.config), {})
         self.writer._get_file_writer().add_summary(session_start, 0)
-        rows = "\n".join(f"| {k} | `{json.dumps(v)}` |" for k, v in asdict(self.run.config).items())
+        rows = "\n".join(f"| {k} | `{json.dumps(v)}` |" for k, v in self.run.config.flat().items())
         self.writer.add_text("config", "| setting | value |\n|---|---|\n" + rows, 0)
 
     def llm(self, summary: dict) -> None:

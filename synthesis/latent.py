@@ -29,6 +29,8 @@ there. The search stops after `iterations` (1,000) iterations, or once the centr
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -38,9 +40,53 @@ from karel.parser import parse_ids
 from karel.program import Program, to_text
 from synthesis.evaluator import SOLVED, Evaluator
 from synthesis.search import Listener, Search
+from synthesis.settings import SettingsError, choice, positive
 
 LEAPS_INITS = ("tiny_normal", "ones", "normal", "zeros")
 REDUCTIONS = ("weighted_mean", "mean")
+
+
+@dataclass
+class CemConfig:
+    """CEM and CEBS in the latent space of a program VAE (`cem`, `cebs`; LLM-GS's baselines)."""
+
+    checkpoint: str = "weights/leaps.ckpt"
+    """program VAE checkpoint (`leaps fit`) whose latent space is searched"""
+    population: int = 32
+    """latents per iteration (k)"""
+    elites: int = 2
+    """elites kept per iteration (e)"""
+    sigma: float = 0.25
+    """standard deviation of the sampling noise"""
+
+    def validate(self) -> None:
+        if not 1 <= self.elites <= self.population:
+            raise SettingsError(f"cem/cebs need 1 <= elites <= population, got {self.elites} and {self.population}")
+        positive("cem/cebs", sigma=self.sigma)
+        if not Path(self.checkpoint).exists():
+            raise SettingsError(f"checkpoint {self.checkpoint} not found (train one with `leaps fit`)")
+
+
+@dataclass
+class LeapsCemConfig(CemConfig):
+    """LEAPS' CEM (`cem` under the `leaps` protocol)."""
+
+    init: str = "tiny_normal"
+    """the centre's start, tiny_normal | ones | normal | zeros"""
+    reduction: str = "weighted_mean"
+    """the next centre from the elites, weighted_mean | mean"""
+    exp_decay: bool = False
+    """LEAPS' exponential sigma schedule down to 0.1"""
+    iterations: int = 1000
+    """most iterations (LEAPS: 1000)"""
+
+    def validate(self) -> None:
+        super().validate()
+        choice("init", self.init, LEAPS_INITS)
+        choice("reduction", self.reduction, REDUCTIONS)
+        positive("cem under --protocol leaps", iterations=self.iterations)
+
+
 SYNTAX_BONUS = 0.1  # LEAPS' score of a program that parses: mean return + 0.1 (reference/leaps.md 5.2)
 FINAL_SIGMA = 0.1  # LEAPS' final_sigma of the exponential schedule
 PERFECT_CENTRES = 10  # LEAPS stops after this many perfect centre scores in a row
@@ -103,6 +149,14 @@ class LatentCem(Search):
     """LLM-GS's CEM (`beam=False`) and CEBS (`beam=True`); see the module docstring."""
 
     name = "cem"
+    Config = CemConfig
+
+    @classmethod
+    def from_config(cls, config: CemConfig, evaluator: Evaluator, seed: int, on_improvement: Listener | None = None):
+        model = load_decoder(config.checkpoint, evaluator.device)
+        return cls(
+            evaluator, seed, model, config.population, config.elites, config.sigma, on_improvement=on_improvement
+        )
 
     def __init__(self, evaluator: Evaluator, seed: int, model, population: int = 32, elites: int = 2,
                  sigma: float = 0.25, beam: bool = False, on_improvement: Listener | None = None):  # fmt: skip
@@ -180,11 +234,30 @@ class LatentCem(Search):
         self.best_elite_mean = -math.inf if mean is None else mean
 
 
+class LatentCebs(LatentCem):
+    """LLM-GS's CEBS: `LatentCem` with `beam`, k // e neighbours of each elite."""
+
+    name = "cebs"
+
+    @classmethod
+    def from_config(cls, config: CemConfig, evaluator: Evaluator, seed: int, on_improvement: Listener | None = None):
+        model = load_decoder(config.checkpoint, evaluator.device)
+        return cls(evaluator, seed, model, config.population, config.elites, config.sigma, beam=True,
+                   on_improvement=on_improvement)  # fmt: skip
+
+
 class LeapsCem(Search):
     """LEAPS' CEM (`pretrain/CEM.py`) under LEAPS' evaluation; see the module docstring. The evaluator must
     score on LEAPS' world sets (`synthesis.protocol.LeapsEvaluator`)."""
 
     name = "cem"
+    Config = LeapsCemConfig
+
+    @classmethod
+    def from_config(cls, config: LeapsCemConfig, evaluator, seed: int, on_improvement: Listener | None = None):
+        model = load_decoder(config.checkpoint, evaluator.device)
+        return cls(evaluator, seed, model, config.population, config.elites, config.sigma, config.init,
+                   config.reduction, config.exp_decay, config.iterations, on_improvement)  # fmt: skip
 
     def __init__(self, evaluator, seed: int, model, population: int = 32, elites: int = 2, sigma: float = 0.25,
                  init: str = "tiny_normal", reduction: str = "weighted_mean", exp_decay: bool = False,

@@ -10,6 +10,10 @@ climbing improves them.
    best first (ties keep their order).
 3. Scheduled hill climbing whose climbs start from the sorted programs in turn, cycling, never from a
    random program; each climb re-evaluates its start program, as the reference does.
+
+A run's step 1 (`LlmGs.prepare`) writes under `<run folder>/llm/`: requests.jsonl (every request and its
+usage), candidates.jsonl (every completion and how it was read), summary.json (`summarise`'s counts, the
+endpoint without credentials, the programs kept) and cache/ (the recorded requests, replayed on a rerun).
 """
 
 from __future__ import annotations
@@ -18,19 +22,64 @@ import json
 import math
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from karel.atomic import write_atomic
+from karel.parser import parse
 from karel.program import Program
 from karel.tasks.base import Task
 from synthesis.evaluator import Evaluator
-from synthesis.llm.candidates import read_completion
-from synthesis.llm.client import ChatClient, LlmError
+from synthesis.llm.candidates import READERS, read_completion
+from synthesis.llm.client import ChatClient, LlmError, LlmSettings
 from synthesis.llm.prompts import system_prompt, user_prompt
-from synthesis.search import Listener, ScheduledHillClimbing
+from synthesis.search import Listener, ScheduledHillClimbing, ShcConfig
+from synthesis.settings import SettingsError, choice, positive
 
 OVERSAMPLING = 1.5  # completions asked per missing program
+SUMMARY_COUNTS = (
+    "reader",
+    "requests_sent",
+    "failed_requests",
+    "requests_replayed",
+    "prompt_tokens",
+    "completion_tokens",
+    "completions",
+    "accepted",
+    "rejected",
+    "programs_read",
+    "cut_off",
+    "disagreements",
+    "rejections",
+)  # result.json "llm": what the model's answers gave
+
+
+@dataclass
+class LlmGsConfig(ShcConfig):
+    """LLM-GS (`llm-gs`): the model's programs start the climbs of scheduled hill climbing."""
+
+    llm: LlmSettings = field(default_factory=LlmSettings)
+    """what is asked of the endpoint"""
+    llm_programs: int = 32
+    """programs kept from the model"""
+    llm_rounds: int = 5
+    """rounds of requests before giving up"""
+    llm_cache: str = ""
+    """folder of recorded requests, replayed without network (new ones are recorded there; default
+    the run folder's llm/cache)"""
+    reader: str = "faithful"
+    """how answers are read: faithful (never guesses; docs/llm-reader.md) | release (LLM-GS's own)"""
+
+    def validate(self) -> None:
+        super().validate()
+        try:
+            self.llm.validate()
+        except ValueError as error:
+            raise SettingsError(str(error)) from None
+        positive("llm-gs", llm_programs=self.llm_programs, llm_rounds=self.llm_rounds)
+        choice("reader", self.reader, READERS)
 
 
 def llm_programs(task: Task, client: ChatClient, seed: int, count: int = 32, rounds: int = 5,
@@ -84,13 +133,55 @@ class LlmGs(ScheduledHillClimbing):
     """Scheduled hill climbing from given initial programs (written by an LLM or read from a file)."""
 
     name = "llm-gs"
+    Config = LlmGsConfig
+
+    @classmethod
+    def from_config(cls, config: LlmGsConfig, evaluator: Evaluator, seed: int, on_improvement: Listener | None = None):
+        initial = [parse(p, evaluator.language) for p in config.init_programs]
+        return cls(evaluator, seed, initial, config.start_k, config.end_k, on_improvement, config=config,
+                   **config.schedule)  # fmt: skip
 
     def __init__(self, evaluator: Evaluator, seed: int, initial: Sequence[Program] = (), start_k: int = 32,
-                 end_k: int = 2048, on_improvement: Listener | None = None, **schedule):  # fmt: skip
+                 end_k: int = 2048, on_improvement: Listener | None = None, *, config: LlmGsConfig | None = None,
+                 **schedule):  # fmt: skip
         super().__init__(evaluator, seed, start_k, end_k, on_improvement=on_improvement, **schedule)
+        self.seed, self.config = seed, config or LlmGsConfig()
         self.initial = list(initial)
         self.phase = "initial"
         self.initial_evaluations: list = []  # the initial programs' evaluations, this attempt
+
+    def prepare(self, folder: Path) -> None:
+        """Step 1 of a fresh run: the initial programs from the model (or its recorded answers), unless given;
+        the requests, completions, readings and counts are written under `folder`/llm/."""
+        if self.initial:
+            return
+        c = self.config
+        llm_dir = folder / "llm"
+        llm_dir.mkdir(exist_ok=True)
+        for name in ("requests.jsonl", "candidates.jsonl", "summary.json"):
+            (llm_dir / name).unlink(missing_ok=True)
+        client = ChatClient(c.llm, c.llm_cache or llm_dir / "cache", llm_dir / "requests.jsonl")
+        candidates = llm_dir / "candidates.jsonl"
+        try:
+            programs = llm_programs(self.evaluator.task, client, self.seed, c.llm_programs, c.llm_rounds, candidates,
+                                    reader=c.reader)  # fmt: skip
+        finally:  # the counts are written also when too few programs came
+            readings = [json.loads(line) for line in candidates.read_text().splitlines()] if candidates.exists() else []
+            summary = {"settings": client.describe(), "reader": c.reader, **summarise(readings, client)}
+            write_atomic(llm_dir / "summary.json", json.dumps(summary, indent=1) + "\n")
+        summary["programs"] = [str(p) for p in programs]
+        write_atomic(llm_dir / "summary.json", json.dumps(summary, indent=1) + "\n")
+        self.initial = programs
+
+    @staticmethod
+    def folder_summary(folder: Path) -> dict:
+        """What the model's answers gave (the counts of llm/summary.json), for result.json's "llm"; empty when
+        the programs were given."""
+        path = folder / "llm" / "summary.json"
+        if not path.exists():
+            return {}
+        summary = json.loads(path.read_text())
+        return {"llm": {k: summary[k] for k in SUMMARY_COUNTS}}
 
     def step(self) -> None:
         if self.phase == "initial":

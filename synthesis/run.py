@@ -30,144 +30,32 @@ import json
 import os
 import socket
 import time
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import yaml
 
 from karel.atomic import write_atomic
 from karel.leaps_protocol import leaps_task
-from karel.parser import parse
-from karel.tasks import MAX_INSTANCES, MINIGRID_TASKS, make
+from karel.tasks import make
+from synthesis.config import RunConfig
 from synthesis.evaluator import Evaluation, Evaluator
-from synthesis.latent import LEAPS_INITS, REDUCTIONS
-from synthesis.protocol import PROTOCOLS, LeapsEvaluator, heldout
-from synthesis.schedule import INTERPOLATIONS, RATIOS, SCHEDULERS
-from synthesis.search import HillClimbing, RandomSearch, ScheduledHillClimbing, Search
+from synthesis.protocol import LeapsEvaluator, heldout
 
-METHODS = ("hc", "shc", "random", "llm-gs", "cem", "cebs")
-KAREL_BUDGET = 1_000_000  # default program evaluations of a Karel search (the papers)
-MINIGRID_BUDGET = 10_000  # ... and of a MiniGrid search (LLM-GS)
-LLM_COUNTS = (
-    "reader",
-    "requests_sent",
-    "failed_requests",
-    "requests_replayed",
-    "prompt_tokens",
-    "completion_tokens",
-    "completions",
-    "accepted",
-    "rejected",
-    "programs_read",
-    "cut_off",
-    "disagreements",
-    "rejections",
-)  # result.json "llm"
 CHECKPOINT_SECONDS = 5.0  # at most this long between checkpoints (and at every new best)
-
-
-@dataclass
-class SearchConfig:
-    """Settings of one run (YAML under configs/search/, overridable on the command line)."""
-
-    task: str = "StairClimberSparse"
-    method: str = "shc"
-    seed: int = 0
-    budget: int | None = None  # program evaluations; None: the task's default (see __post_init__)
-    instances: int = 32  # task instances 0..instances-1 per evaluation
-    k: int = 250  # hc: neighbours per step
-    start_k: int = 32  # shc: schedule from start_k ...
-    end_k: int = 2048  # ... to end_k
-    ratio: str = "log"  # shc schedule: log | linear
-    scheduler: str = "sin"  # shc schedule: sin | linear
-    interpolation: str = "log"  # shc schedule: log | linear
-    batch: int = 256  # random: programs per step
-    device: str = "cpu"
-    init_programs: list[str] = field(default_factory=list)  # climb starts (cycled); llm-gs: instead of the LLM
-    llm_programs: int = 32  # llm-gs: programs kept from the model
-    llm_rounds: int = 5  # llm-gs: rounds of requests before giving up
-    model: str = "gpt-4-turbo-2024-04-09"  # llm-gs: model name at the endpoint
-    temperature: float = 1.0
-    top_p: float = 1.0
-    completions_per_request: int = 48  # n per request (servers without n > 1 get n = 1 requests)
-    max_tokens: int = 0  # 0: the server's default
-    request_timeout: float = 300.0  # seconds
-    max_retries: int = 5  # SDK retries with backoff on 429 / 5xx / timeouts
-    llm_cache: str = ""  # folder of recorded requests: replayed without network, new ones recorded there
-    reader: str = "faithful"  # llm-gs: how answers are read, faithful | release (synthesis.llm.candidates)
-    checkpoint: str = "weights/leaps.ckpt"  # cem / cebs: the program VAE whose latent space is searched
-    population: int = 32  # cem / cebs: latents per iteration (k)
-    elites: int = 2  # cem / cebs: elites per iteration (e)
-    sigma: float = 0.25  # cem / cebs: sampling noise
-    init: str = "tiny_normal"  # cem under leaps: the centre's start, tiny_normal | ones | normal | zeros
-    reduction: str = "weighted_mean"  # cem under leaps: the next centre, weighted_mean | mean
-    exp_decay: bool = False  # cem under leaps: LEAPS' exponential sigma schedule down to 0.1
-    iterations: int = 1000  # cem under leaps: LEAPS' cap on iterations
-    protocol: str = "llm-gs"  # llm-gs | leaps (synthesis.protocol)
-    topoff_reset_quirk: bool = True  # leaps: TopOff's redrawn worlds keep the last bottom-row marker (LEAPS)
-
-    def __post_init__(self):
-        minigrid = self.task in MINIGRID_TASKS
-        if self.budget is None:
-            self.budget = MINIGRID_BUDGET if minigrid else KAREL_BUDGET
-        if self.reader not in ("faithful", "release"):
-            raise ValueError(f"unknown reader {self.reader!r}; known: faithful, release")
-        if self.protocol not in PROTOCOLS:
-            raise ValueError(f"unknown protocol {self.protocol!r}; known: {', '.join(PROTOCOLS)}")
-        for name, known in (("ratio", RATIOS), ("scheduler", SCHEDULERS), ("interpolation", INTERPOLATIONS),
-                            ("init", LEAPS_INITS), ("reduction", REDUCTIONS)):  # fmt: skip
-            if getattr(self, name) not in known:
-                raise ValueError(f"unknown --{name} {getattr(self, name)!r}; known: {', '.join(known)}")
-        if not 1 <= self.instances <= MAX_INSTANCES:
-            raise ValueError(f"--instances must be in 1 .. {MAX_INSTANCES:,}, got {self.instances:,}")
-        if minigrid and self.method in ("cem", "cebs"):
-            raise ValueError(f"{self.method} searches the latent space of a Karel program VAE; {self.task} is a "
-                             "MiniGrid task (use hc, shc, random or llm-gs)")  # fmt: skip
-        if self.protocol == "leaps":
-            leaps_task(self.task)  # one of LEAPS' six tasks, or an error naming them
-            if self.method != "cem":
-                raise ValueError("the leaps protocol is LEAPS' own CEM evaluation: use --method cem")
 
 
 class RunFolderError(RuntimeError):
     """The run folder cannot be used (another config lives there, in use, or a file in it is corrupt)."""
 
 
-def run_dir(out: str | Path, config: SearchConfig) -> Path:
+def run_dir(out: str | Path, config: RunConfig) -> Path:
     return Path(out) / config.task / config.method / f"seed_{config.seed}"
-
-
-def build_search(config: SearchConfig, evaluator: Evaluator, on_improvement) -> Search:
-    starts = [parse(p, evaluator.language) for p in config.init_programs]
-    if config.method == "hc":
-        return HillClimbing(evaluator, config.seed, config.k, starts, on_improvement)
-    if config.method == "shc":
-        return ScheduledHillClimbing(evaluator, config.seed, config.start_k, config.end_k, ratio=config.ratio,
-                                     scheduler=config.scheduler, interpolation=config.interpolation,
-                                     starts=starts, on_improvement=on_improvement)  # fmt: skip
-    if config.method == "random":
-        return RandomSearch(evaluator, config.seed, config.batch, on_improvement)
-    if config.method in ("cem", "cebs"):
-        from synthesis.latent import LatentCem, LeapsCem, load_decoder
-
-        model = load_decoder(config.checkpoint, config.device)
-        if config.protocol == "leaps":
-            return LeapsCem(evaluator, config.seed, model, config.population, config.elites, config.sigma,
-                            config.init, config.reduction, config.exp_decay, config.iterations, on_improvement)  # fmt: skip
-        return LatentCem(evaluator, config.seed, model, config.population, config.elites, config.sigma,
-                         beam=config.method == "cebs", on_improvement=on_improvement)  # fmt: skip
-    if config.method == "llm-gs":
-        from synthesis.llm_gs import LlmGs
-
-        return LlmGs(evaluator, config.seed, starts, config.start_k, config.end_k, on_improvement,
-                     ratio=config.ratio, scheduler=config.scheduler, interpolation=config.interpolation)  # fmt: skip
-    raise ValueError(f"unknown method {config.method!r}; known: {', '.join(METHODS)}")
 
 
 class Run:
     """A search bound to its folder. `execute()` runs (or resumes) it to the end and returns the summary."""
 
-    def __init__(self, config: SearchConfig, out: str | Path, progress: bool = True):
+    def __init__(self, config: RunConfig, out: str | Path, progress: bool = True):
         self.config, self.dir, self.progress = config, run_dir(out, config), progress
         self.task = make(config.task)
         if config.protocol == "leaps":
@@ -175,15 +63,15 @@ class Run:
                                             reset_quirk=config.topoff_reset_quirk)  # fmt: skip
         else:
             self.evaluator = Evaluator(self.task, config.budget, instances=config.instances, device=config.device)
-        self.search = build_search(config, self.evaluator, self._improved)
+        self.search = config.search_class.from_config(config.settings, self.evaluator, config.seed, self._improved)
         self.wall_offset = 0.0  # seconds spent before a resume
         self.started = time.perf_counter()
         self.writer = None
         self.board = None  # synthesis.inspection.RunBoard while executing
         self.bar = None
         self.improved = False  # a new best during the current step (checkpointed after the step)
-        self.vae_digest = (hashlib.sha256(Path(config.checkpoint).read_bytes()).hexdigest()
-                           if config.method in ("cem", "cebs") else None)  # fmt: skip
+        checkpoint = getattr(config.settings, "checkpoint", None)  # a program VAE's weights searched
+        self.vae_digest = hashlib.sha256(Path(checkpoint).read_bytes()).hexdigest() if checkpoint else None
 
     @property
     def wall_seconds(self) -> float:
@@ -236,8 +124,8 @@ class Run:
                    "resumed_from": self.evaluator.evaluations if resumed else None}  # fmt: skip
         with open(self.dir / "attempts.jsonl", "a") as f:
             f.write(json.dumps(attempt) + "\n")
-        if self.config.method == "llm-gs" and not resumed:
-            self._initial_programs()
+        if not resumed:
+            self.search.prepare(self.dir)
         from torch.utils.tensorboard import SummaryWriter
 
         from synthesis.inspection import RunBoard
@@ -249,8 +137,9 @@ class Run:
         self.board = RunBoard(self.writer, self)
         try:
             self.board.start(resumed)
-            if self.config.method == "llm-gs" and not resumed and (self.dir / "llm" / "summary.json").exists():
-                self.board.llm(json.loads((self.dir / "llm" / "summary.json").read_text()))
+            llm = self.search.folder_summary(self.dir).get("llm")
+            if llm and not resumed:
+                self.board.llm(llm)
             last_good = self._state()
             self._open_bar()
             try:
@@ -280,7 +169,7 @@ class Run:
 
     def _open(self) -> bool:
         """Create the folder or check and load its checkpoint; return whether this is a resume."""
-        config_text = yaml.safe_dump(asdict(self.config), sort_keys=False)
+        config_text = yaml.safe_dump(self.config.flat(), sort_keys=False)
         checkpoint = self.dir / "checkpoint.json"
         self.dir.mkdir(parents=True, exist_ok=True)
         write_atomic(self.dir / "config.yaml", config_text)
@@ -298,42 +187,14 @@ class Run:
         self._truncate_log(self.evaluator.evaluations)
         return True
 
-    def _initial_programs(self) -> None:
-        """LLM-GS: the initial programs from --init-programs, else from the model (or its recorded answers);
-        requests, completions and readings are logged under llm/."""
-        if self.search.initial:
-            return
-        from synthesis.llm.client import ChatClient, LlmSettings
-        from synthesis.llm_gs import llm_programs, summarise
-
-        c = self.config
-        settings = LlmSettings(c.model, c.temperature, c.top_p, c.completions_per_request, c.max_tokens or None,
-                               c.request_timeout, c.max_retries)  # fmt: skip
-        llm_dir = self.dir / "llm"
-        llm_dir.mkdir(exist_ok=True)
-        for name in ("requests.jsonl", "candidates.jsonl", "summary.json"):
-            (llm_dir / name).unlink(missing_ok=True)
-        client = ChatClient(settings, c.llm_cache or llm_dir / "cache", llm_dir / "requests.jsonl")
-        candidates = llm_dir / "candidates.jsonl"
-        try:
-            programs = llm_programs(self.task, client, c.seed, c.llm_programs, c.llm_rounds, candidates,
-                                    reader=c.reader)  # fmt: skip
-        finally:  # the counts are written also when too few programs came
-            readings = [json.loads(line) for line in candidates.read_text().splitlines()] if candidates.exists() else []
-            summary = {"settings": client.describe(), "reader": c.reader, **summarise(readings, client)}
-            write_atomic(llm_dir / "summary.json", json.dumps(summary, indent=1) + "\n")
-        write_atomic(llm_dir / "summary.json", json.dumps({**summary, "programs": [str(p) for p in programs]},
-                                                          indent=1) + "\n")  # fmt: skip
-        self.search.initial = programs
-
     def _check_config(self) -> None:
         path = self.dir / "config.yaml"
-        if path.exists() and self._read("config.yaml", yaml.safe_load) != asdict(self.config):
+        if path.exists() and not _same_config(self._read("config.yaml", yaml.safe_load), self.config.flat()):
             raise RunFolderError(f"{self.dir} holds a run with another config; choose another --out or delete "
                                  "the folder")  # fmt: skip
         digest = self.dir / "vae.sha256"
         if self.vae_digest and digest.exists() and self._read("vae.sha256", str.strip) != self.vae_digest:
-            raise RunFolderError(f"{self.dir} holds a run that searched other weights under {self.config.checkpoint} "
+            raise RunFolderError(f"{self.dir} holds a run that searched other weights under {self.config.settings.checkpoint} "
                                  "(the file's SHA-256 differs); choose another --out or delete the folder")  # fmt: skip
 
     def _truncate_log(self, evaluations: int) -> None:
@@ -384,10 +245,7 @@ class Run:
         if search.best_program is not None:
             best = heldout(c.protocol, c.task, search.best_program, reset_quirk=c.topoff_reset_quirk)
             summary.update(best)
-        llm_summary = self.dir / "llm" / "summary.json"
-        if c.method == "llm-gs" and llm_summary.exists():
-            llm = json.loads(llm_summary.read_text())
-            summary["llm"] = {k: llm[k] for k in LLM_COUNTS}
+        summary.update(search.folder_summary(self.dir))
         if hasattr(search, "centre_return"):  # LEAPS' own number: the final centre's score and program
             summary.update(centre_return=search.centre_return, centre_program=str(search.centre_program),
                            iterations=search.iteration, converged=search.converged)  # fmt: skip
@@ -410,3 +268,9 @@ class Run:
         if self.bar is not None:
             self.bar.update(self.evaluator.evaluations - self.bar.n)
             self.bar.set_postfix(best=f"{self.search.best_return:.4f}", refresh=False)
+
+
+def _same_config(stored, config: dict) -> bool:
+    """Whether a folder's config.yaml holds `config` (flat). A folder written before settings were kept per
+    method also lists the settings of other methods: those are ignored."""
+    return isinstance(stored, dict) and all(name in stored and stored[name] == value for name, value in config.items())

@@ -9,12 +9,17 @@ neighbours up front (`synthesis.neighbourhood`) and move to the first one that s
 none of the k does, the climb ends at a local optimum and a new climb starts from a fresh random program.
 SHC is HC with k computed at the start of every climb from the evaluations so far (`synthesis.schedule`).
 Climbs start from random programs, or cycle through given start programs (LLM-GS).
+
+Each method's settings are the dataclass above it (`HcConfig`, `ShcConfig`, `RandomConfig`); a run builds
+the method with `from_config` (`synthesis.methods` maps method names to their classes).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -23,15 +28,77 @@ from karel.program import Program, to_text
 from karel.sampler import sample_search_program
 from synthesis.evaluator import SOLVED, Evaluation, Evaluator
 from synthesis.neighbourhood import neighbours
-from synthesis.schedule import neighbourhood_size
+from synthesis.schedule import INTERPOLATIONS, RATIOS, SCHEDULERS, neighbourhood_size
+from synthesis.settings import SettingsError, choice, positive
 
 Listener = Callable[[Evaluation], None]  # called on every new best
+
+
+@dataclass
+class HcConfig:
+    """Hill climbing (`hc`)."""
+
+    k: int = 250
+    """neighbours per climb step"""
+    init_programs: list[str] = field(default_factory=list)
+    """climb start programs (cycled) instead of random programs; on the command line a file of them, one
+    per line"""
+
+    def validate(self) -> None:
+        positive("hc", k=self.k)
+
+
+@dataclass
+class ShcConfig:
+    """Scheduled hill climbing (`shc`): k grows from start_k to end_k with the evaluations spent."""
+
+    start_k: int = 32
+    """neighbourhood size at the start of the schedule"""
+    end_k: int = 2048
+    """neighbourhood size at the end of the schedule"""
+    ratio: str = "log"
+    """schedule ratio: log | linear"""
+    scheduler: str = "sin"
+    """schedule shape: sin | linear"""
+    interpolation: str = "log"
+    """schedule interpolation: log | linear"""
+    init_programs: list[str] = field(default_factory=list)
+    """climb start programs (cycled) instead of random programs; on the command line a file of them, one
+    per line"""
+
+    def validate(self) -> None:
+        if not 1 <= self.start_k <= self.end_k:
+            raise SettingsError(f"shc needs 1 <= start_k <= end_k, got {self.start_k} and {self.end_k}")
+        choice("ratio", self.ratio, RATIOS)
+        choice("scheduler", self.scheduler, SCHEDULERS)
+        choice("interpolation", self.interpolation, INTERPOLATIONS)
+
+    @property
+    def schedule(self) -> dict[str, str]:
+        return {"ratio": self.ratio, "scheduler": self.scheduler, "interpolation": self.interpolation}
+
+
+@dataclass
+class RandomConfig:
+    """Random search (`random`): independent programs of the search distribution."""
+
+    batch: int = 256
+    """programs per step"""
+
+    def validate(self) -> None:
+        positive("random", batch=self.batch)
 
 
 class Search:
     """Shared bookkeeping: the evaluator, the RNG, the best program so far."""
 
     name = "search"
+    Config: type = object  # the method's settings dataclass (`synthesis.methods` maps names to methods)
+
+    @classmethod
+    def from_config(cls, config, evaluator: Evaluator, seed: int, on_improvement: Listener | None = None) -> Search:
+        """The method with the settings `config` (an instance of `cls.Config`)."""
+        raise NotImplementedError
 
     def __init__(self, evaluator: Evaluator, seed: int, on_improvement: Listener | None = None):
         self.evaluator = evaluator
@@ -43,6 +110,15 @@ class Search:
     @property
     def done(self) -> bool:
         return self.best_return >= SOLVED or self.evaluator.remaining <= 0
+
+    def prepare(self, folder: Path) -> None:
+        """Work of a fresh run before its first step, with its files under the run folder `folder` (LLM-GS
+        asks the model here); not called on a resume."""
+
+    @staticmethod
+    def folder_summary(folder: Path) -> dict:
+        """Keys the method adds to the run's result.json from its files under `folder`."""
+        return {}
 
     def step(self) -> None:
         raise NotImplementedError
@@ -84,6 +160,12 @@ class HillClimbing(Search):
     """First-improvement hill climbing with `k` neighbours per step and restarts at local optima."""
 
     name = "hc"
+    Config = HcConfig
+
+    @classmethod
+    def from_config(cls, config: HcConfig, evaluator: Evaluator, seed: int, on_improvement: Listener | None = None):
+        starts = [parse(p, evaluator.language) for p in config.init_programs]
+        return cls(evaluator, seed, config.k, starts, on_improvement)
 
     def __init__(self, evaluator: Evaluator, seed: int, k: int = 250, starts: Sequence[Program] = (),
                  on_improvement: Listener | None = None):  # fmt: skip
@@ -149,6 +231,13 @@ class ScheduledHillClimbing(HillClimbing):
     """Hill climbing whose k grows with the evaluations spent (`synthesis.schedule`)."""
 
     name = "shc"
+    Config = ShcConfig
+
+    @classmethod
+    def from_config(cls, config: ShcConfig, evaluator: Evaluator, seed: int, on_improvement: Listener | None = None):
+        starts = [parse(p, evaluator.language) for p in config.init_programs]
+        return cls(evaluator, seed, config.start_k, config.end_k, starts=starts, on_improvement=on_improvement,
+                   **config.schedule)  # fmt: skip
 
     def __init__(self, evaluator: Evaluator, seed: int, start_k: int = 32, end_k: int = 2048, *,
                  schedule_budget: int | None = None, ratio: str = "log", scheduler: str = "sin",
@@ -169,6 +258,11 @@ class RandomSearch(Search):
     """Independent random programs of the search distribution, `batch` per step."""
 
     name = "random"
+    Config = RandomConfig
+
+    @classmethod
+    def from_config(cls, config: RandomConfig, evaluator: Evaluator, seed: int, on_improvement: Listener | None = None):
+        return cls(evaluator, seed, config.batch, on_improvement)
 
     def __init__(self, evaluator: Evaluator, seed: int, batch: int = 256, on_improvement: Listener | None = None):
         super().__init__(evaluator, seed, on_improvement)

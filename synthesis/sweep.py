@@ -42,11 +42,11 @@ import sys
 import tempfile
 import time
 import uuid
-from dataclasses import asdict
 from pathlib import Path
 
 from karel.atomic import write_atomic
-from synthesis.run import Run, RunFolderError, SearchConfig, run_dir
+from synthesis.config import RunConfig
+from synthesis.run import Run, RunFolderError, run_dir
 
 BACKENDS = ("local", "ray")
 STORAGES = ("shared", "driver")
@@ -107,7 +107,7 @@ class SweepBar:
         sys.stdout.flush()
         self.bar.update(1)
 
-    def fail(self, config: SearchConfig, message: str) -> None:
+    def fail(self, config: RunConfig, message: str) -> None:
         self.failed += 1
         self.tqdm.write(json.dumps({"task": config.task, "method": config.method, "seed": config.seed,
                                     "error": message}), file=sys.stdout)  # fmt: skip
@@ -128,7 +128,7 @@ def execute_run(config: dict, out: str, threads: int) -> dict:
 
     numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
     torch.set_num_threads(max(1, threads))
-    return Run(SearchConfig(**config), out, progress=False).execute()
+    return Run(RunConfig.from_flat(config), out, progress=False).execute()
 
 
 def _message(error: BaseException) -> str:
@@ -138,7 +138,7 @@ def _message(error: BaseException) -> str:
     return f"{type(error).__name__}: {text.splitlines()[0]}"
 
 
-def sweep(configs: list[SearchConfig], out: str, *, backend: str = "local", jobs: int = 1, progress: bool = True,
+def sweep(configs: list[RunConfig], out: str, *, backend: str = "local", jobs: int = 1, progress: bool = True,
           address: str | None = None, cpus_per_run: int = 1, gpus_per_run: float = 0.0, retries: int = 3,
           storage: str = "shared") -> int:  # fmt: skip
     """Run every config not finished under `out` on `backend`; return the number of failed runs.
@@ -159,7 +159,7 @@ def sweep(configs: list[SearchConfig], out: str, *, backend: str = "local", jobs
     return bar.failed
 
 
-def _sweep_local(pending: list[SearchConfig], out: str, jobs: int, bar: SweepBar) -> None:
+def _sweep_local(pending: list[RunConfig], out: str, jobs: int, bar: SweepBar) -> None:
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     from multiprocessing import get_context
 
@@ -167,7 +167,7 @@ def _sweep_local(pending: list[SearchConfig], out: str, jobs: int, bar: SweepBar
     threads = max(1, (os.cpu_count() or 1) // jobs)
     pool = ProcessPoolExecutor(jobs, mp_context=get_context("spawn"))
     try:
-        futures = {pool.submit(execute_run, asdict(c), out, threads): c for c in pending}
+        futures = {pool.submit(execute_run, c.flat(), out, threads): c for c in pending}
         remaining = set(futures)
         while remaining:
             done, remaining = wait(remaining, timeout=0.5, return_when=FIRST_COMPLETED)
@@ -217,7 +217,7 @@ def ray_task(config: dict, out: str, threads: int, cwd: str, marker: str, tracke
                                  "path, or --storage driver")  # fmt: skip
         return {"result": execute_run(config, out, threads)}
     local_out = Path(tempfile.gettempdir()) / "synthesis-sweep" / _digest({"config": config, "cwd": cwd, "out": out})
-    folder = run_dir(local_out, SearchConfig(**config))
+    folder = run_dir(local_out, RunConfig.from_flat(config))
     if files and not (folder / "checkpoint.json").exists():
         _write_folder(folder, files)  # the driver's unfinished folder, resumed here
     result = execute_run(config, str(local_out), threads)
@@ -226,7 +226,7 @@ def ray_task(config: dict, out: str, threads: int, cwd: str, marker: str, tracke
     return {"result": result, "files": files}
 
 
-def _receive(config: SearchConfig, out: str, reply: dict) -> dict:
+def _receive(config: RunConfig, out: str, reply: dict) -> dict:
     """Write a run folder returned by a task (driver storage) under `out`; return its result."""
     folder = run_dir(out, config)
     files, result = reply["files"], dict(reply["result"], run_dir=str(folder))
@@ -265,7 +265,7 @@ def _sweep_ray(pending, out, bar, address, cpus_per_run, gpus_per_run, retries, 
             if storage == "driver":
                 folder = run_dir(out, config)
                 files = _read_folder(folder) if folder.is_dir() else {}
-            ref = task.remote(asdict(config), out, cpus_per_run, os.getcwd(), marker, tracker, files)
+            ref = task.remote(config.flat(), out, cpus_per_run, os.getcwd(), marker, tracker, files)
             refs[ref] = config
         remaining, finished = list(refs), 0
         try:

@@ -43,13 +43,31 @@ from karel.atomic import write_atomic
 
 @dataclass(frozen=True)
 class LlmSettings:
+    """What is asked of the endpoint (`OPENAI_API_KEY` and `OPENAI_BASE_URL` say where)."""
+
     model: str = "gpt-4-turbo-2024-04-09"
+    """model name at the endpoint (OPENAI_API_KEY, OPENAI_BASE_URL configure the endpoint)"""
     temperature: float = 1.0
+    """sampling temperature"""
     top_p: float = 1.0
-    completions_per_request: int = 48  # n; the first round of LLM-GS asks for 48 in one request
-    max_tokens: int | None = None
-    request_timeout: float = 300.0  # seconds per request
-    max_retries: int = 5  # SDK retries with backoff on 429 / 5xx / timeouts
+    """nucleus sampling top_p"""
+    completions_per_request: int = 48
+    """completions per request (n; LLM-GS asks for 48 in one); servers without n > 1 get n = 1 requests"""
+    max_tokens: int = 0
+    """max tokens per completion (0: the server's default)"""
+    request_timeout: float = 300.0
+    """seconds per request"""
+    max_retries: int = 5
+    """retries with backoff on 429, 5xx, timeouts and malformed answers"""
+
+    def validate(self) -> None:
+        if not self.model:
+            raise ValueError("llm: model must be named")
+        if self.temperature < 0 or not 0 < self.top_p <= 1:
+            raise ValueError(f"llm: need temperature >= 0 and 0 < top_p <= 1, got {self.temperature} and {self.top_p}")
+        if self.completions_per_request < 1 or self.max_tokens < 0 or self.request_timeout <= 0 or self.max_retries < 0:
+            raise ValueError("llm: need completions_per_request >= 1, max_tokens >= 0, request_timeout > 0 and "
+                             "max_retries >= 0")  # fmt: skip
 
 
 @dataclass(frozen=True)

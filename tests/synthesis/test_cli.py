@@ -27,15 +27,17 @@ def test_search_json_last_line(tmp_path, capsys):
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.stem)
 def test_every_shipped_search_config_is_a_valid_setting(path):
     task = [] if "task:" in path.read_text() else ["--task", "DoorKey"]
-    checkpoint = str(ROOT / "weights" / "leaps.ckpt")
-    args = build_parser().parse_args(["search", "--config", str(path), *task, "--checkpoint", checkpoint])
+    latent = path.parent.name in ("cem", "cebs", "leaps")
+    checkpoint = ["--checkpoint", str(ROOT / "weights" / "leaps.ckpt")] if latent else []
+    args = build_parser().parse_args(["search", "--config", str(path), *task, *checkpoint])
     config = _config(args.search)
     if path.parent.name in ("cem", "cebs"):  # LLM-GS's LEAPS and CEBS baselines, one config per task
         assert (config.protocol, config.method, config.task, config.budget) == ("llm-gs", path.parent.name,
                                                                                 path.stem, 1_000_000)  # fmt: skip
     if path.parent.name == "leaps":  # LEAPS' CEM for the task, capped at LEAPS' 1,000 iterations
         assert (config.protocol, config.method, config.task) == ("leaps", "cem", path.stem)
-        assert config.budget == config.iterations * (config.population + 1) and config.iterations == 1000
+        settings = config.settings
+        assert config.budget == settings.iterations * (settings.population + 1) and settings.iterations == 1000
 
 
 def test_config_file_then_command_line(tmp_path, capsys):
@@ -53,11 +55,21 @@ def test_config_file_then_command_line(tmp_path, capsys):
     (["--task", "Maze", "--method", "cem", "--checkpoint", "missing.ckpt"], "checkpoint missing.ckpt not found"),
     (["--task", "Maze", "--method", "annealing"], "unknown method"),
     (["--task", "Maze", "--budget", "0"], "must be positive"),
-    (["--task", "Maze", "--ratio", "bogus"], "unknown --ratio 'bogus'; known: log, linear"),
-    (["--task", "Maze", "--scheduler", "bogus"], "unknown --scheduler 'bogus'; known: sin, linear"),
-    (["--task", "Maze", "--interpolation", "bogus"], "unknown --interpolation 'bogus'; known: log, linear"),
-    (["--task", "Maze", "--instances", "100000000000"], "--instances must be in 1 .. 1,000,000, got 100,000,000,000"),
-    (["--task", "Maze", "--instances", "0"], "--instances must be in 1 .. 1,000,000, got 0"),
+    (["--task", "Maze", "--ratio", "bogus"], "unknown ratio 'bogus'; known: log, linear"),
+    (["--task", "Maze", "--scheduler", "bogus"], "unknown scheduler 'bogus'; known: sin, linear"),
+    (["--task", "Maze", "--interpolation", "bogus"], "unknown interpolation 'bogus'; known: log, linear"),
+    (["--task", "Maze", "--instances", "100000000000"], "instances must be in 1 .. 1,000,000, got 100,000,000,000"),
+    (["--task", "Maze", "--instances", "0"], "instances must be in 1 .. 1,000,000, got 0"),
+    (["--task", "Maze", "--method", "shc", "--k", "3"], "k is not a setting of shc; its settings: start_k, end_k"),
+    (["--task", "Maze", "--method", "hc", "--model", "m", "--population", "4"],
+     "model, population are not settings of hc; its settings: k, init_programs"),
+    (["--task", "Maze", "--method", "cem", "--init", "ones"], "init is not a setting of cem; its settings: checkpoint"),
+    (["--task", "Maze", "--method", "hc", "--k", "0"], "hc: k must be positive, got 0"),
+    (["--task", "Maze", "--method", "shc", "--start-k", "64", "--end-k", "32"], "shc needs 1 <= start_k <= end_k"),
+    (["--task", "TopOff", "--protocol", "leaps", "--method", "hc"], "the leaps protocol runs cem only"),
+    (["--task", "Maze", "--method", "llm-gs", "--reader", "guess"], "unknown reader 'guess'; known: faithful, release"),
+    (["--task", "Maze", "--method", "llm-gs", "--top-p", "0"], "llm: need temperature >= 0 and 0 < top_p <= 1"),
+    (["--task", "Maze", "--device", "tpu"], "unknown device 'tpu'; known: cpu, cuda"),
 ])  # fmt: skip
 def test_usage_errors_exit_2(tmp_path, capsys, args, message):
     assert main(["search", *args, "--out", str(tmp_path)]) == 2
@@ -106,7 +118,8 @@ def test_sweep_takes_the_task_and_method_of_a_search_config_file(tmp_path):
 
 
 def test_interrupted_sweep_resumes_to_the_same_results(tmp_path, monkeypatch):
-    from synthesis.run import Run, SearchConfig
+    from synthesis.config import RunConfig
+    from synthesis.run import Run
     from synthesis.search import HillClimbing
 
     args = ["--tasks", "DoorKey", "--methods", "hc", "--seeds", "0-1", "--budget", "20000", "--instances", "4",
@@ -126,7 +139,7 @@ def test_interrupted_sweep_resumes_to_the_same_results(tmp_path, monkeypatch):
         original(self)
 
     monkeypatch.setattr(HillClimbing, "step", interrupted)
-    config = SearchConfig(task="DoorKey", method="hc", seed=0, budget=20000, instances=4)
+    config = RunConfig(task="DoorKey", method="hc", seed=0, budget=20000, instances=4)
     with pytest.raises(KeyboardInterrupt):
         Run(config, tmp_path / "b", progress=False).execute()
     run_dir = tmp_path / "b" / "DoorKey" / "hc" / "seed_0"

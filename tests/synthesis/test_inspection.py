@@ -12,10 +12,11 @@ from karel.parser import parse
 from karel.pythonic import to_python
 from karel.tasks import make
 from synthesis import inspection
+from synthesis.config import RunConfig
 from synthesis.evaluator import Evaluator
 from synthesis.inspection import episode_gif, frame_steps, record_episodes
-from synthesis.run import Run, SearchConfig
-from synthesis.search import HillClimbing, RandomSearch
+from synthesis.run import Run
+from synthesis.search import HillClimbing, RandomConfig, RandomSearch
 from tests.synthesis.board import read_board
 
 MAZE = parse("DEF run m( WHILE c( noMarkersPresent c) w( IFELSE c( rightIsClear c) i( turnRight move i) ELSE e( "
@@ -32,7 +33,7 @@ def hc_run(tmp_path_factory):
     """A hill climbing run that solves MazeSparse, with media only for the final program (the default for
     a run shorter than MEDIA_SECONDS)."""
     out = tmp_path_factory.mktemp("runs")
-    config = SearchConfig(task="MazeSparse", method="hc", budget=100_000, instances=8)
+    config = RunConfig(task="MazeSparse", method="hc", budget=100_000, instances=8)
     result = Run(config, out, progress=False).execute()
     return result, read_board(out / "MazeSparse" / "hc" / "seed_0" / "tb")
 
@@ -100,7 +101,7 @@ def test_throttles_off_give_a_point_per_step_and_media_per_improving_step(tmp_pa
         steps.append(self.evaluator.evaluations)
 
     monkeypatch.setattr(RandomSearch, "step", counted)
-    config = SearchConfig(task="DoorKey", method="random", budget=640, batch=64, instances=4)
+    config = RunConfig(task="DoorKey", method="random", budget=640, instances=4, settings=RandomConfig(batch=64))
     result = Run(config, tmp_path, progress=False).execute()
     board = read_board(tmp_path / "DoorKey" / "random" / "seed_0" / "tb")
     assert [step for step, _ in board["scalars"]["random/batch_best"]] == steps == list(range(64, 641, 64))

@@ -188,13 +188,14 @@ def test_cli_answers_a_bad_checkpoint_with_one_line(method, kind, tmp_path, caps
 def test_a_cem_run_board_has_its_populations_and_leaves_the_search_as_it_is(checkpoint, protocol, tmp_path,
                                                                             monkeypatch):  # fmt: skip
     import synthesis.inspection
-    from synthesis.run import Run, SearchConfig
+    from synthesis.config import RunConfig
+    from synthesis.run import Run
     from tests.synthesis.board import read_board
 
     monkeypatch.setattr(synthesis.inspection, "STEP_SECONDS", 0.0)  # a point per step
 
-    config = SearchConfig(task="MazeSparse", method="cem", checkpoint=str(checkpoint), budget=45, population=8,
-                          instances=4, sigma=0.5, protocol=protocol)  # fmt: skip
+    config = RunConfig.from_flat({"task": "MazeSparse", "method": "cem", "checkpoint": str(checkpoint), "budget": 45,
+                                  "population": 8, "instances": 4, "sigma": 0.5, "protocol": protocol})  # fmt: skip
     result = Run(config, tmp_path, progress=False).execute()
     bare = search(checkpoint, 45, population=8, sigma=0.5) if protocol == "llm-gs" else None
     if bare is not None:

@@ -9,8 +9,7 @@ import pytest
 from karel.tasks import make
 from synthesis.cli import main
 from synthesis.llm.client import ChatClient, LlmError, LlmSettings
-from synthesis.llm_gs import llm_programs
-from synthesis.run import LLM_COUNTS
+from synthesis.llm_gs import SUMMARY_COUNTS, llm_programs
 from tests.synthesis.board import read_board
 from tests.synthesis.chat_server import ChatServer
 
@@ -80,7 +79,7 @@ def test_llm_gs_run_replays_exactly_from_its_cache(server, tmp_path, monkeypatch
     # the rejected answers: no code at all (10) and a condition that is not a perception (9)
     assert summary["rejections"] == {"no-dsl": 19, "no-python": 10, "python-error": 9}
     assert summary["prompt_tokens"] > 0 and summary["completion_tokens"] > 0
-    assert json.loads((run_dir / "result.json").read_text())["llm"] == {k: summary[k] for k in LLM_COUNTS}
+    assert json.loads((run_dir / "result.json").read_text())["llm"] == {k: summary[k] for k in SUMMARY_COUNTS}
     for path in run_dir.rglob("*"):
         if path.is_file() and path.suffix in (".json", ".jsonl", ".yaml", ".txt"):
             assert "sk-test-secret-key" not in path.read_text(), path

@@ -10,10 +10,10 @@ from karel.minigrid import MINIGRID
 from karel.parser import parse
 from karel.tasks import make
 from synthesis.cli import main
+from synthesis.config import RunConfig
 from synthesis.evaluator import Evaluator
 from synthesis.llm.candidates import read_completion
 from synthesis.llm.dsl_reader import read_dsl
-from synthesis.run import SearchConfig
 from synthesis.search import ScheduledHillClimbing
 from tests.synthesis.chat_server import ChatServer
 
@@ -29,9 +29,9 @@ ANSWERS = [
 
 
 def test_default_budget_is_ten_thousand_on_minigrid_and_a_million_on_karel():
-    assert SearchConfig(task="LavaGap").budget == 10_000
-    assert SearchConfig(task="DoorKey").budget == 1_000_000
-    assert SearchConfig(task="LavaGap", budget=50).budget == 50
+    assert RunConfig(task="LavaGap").budget == 10_000
+    assert RunConfig(task="DoorKey").budget == 1_000_000
+    assert RunConfig(task="LavaGap", budget=50).budget == 50
 
 
 def test_llm_gs_from_the_shipped_lavagap_programs_reaches_one(tmp_path, capsys):

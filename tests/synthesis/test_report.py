@@ -12,8 +12,10 @@ import subprocess
 import pytest
 from PIL import Image
 
+from synthesis.config import RunConfig
 from synthesis.report import best_runs, load_runs, table, write_report
-from synthesis.run import Run, SearchConfig
+from synthesis.run import Run
+from synthesis.search import RandomConfig
 
 
 def run(seed, best, protocol="llm-gs", **extra):
@@ -71,10 +73,10 @@ def test_report_html_renders_in_a_headless_browser(tmp_path):
     if browser is None:
         pytest.skip("no Chromium binary on PATH (CI installs the Debian package `chromium`, see .ci/run)")
     runs = tmp_path / "runs"
-    for config in (SearchConfig(task="MazeSparse", method="hc", budget=300, instances=4, seed=0),
-                   SearchConfig(task="MazeSparse", method="hc", budget=300, instances=4, seed=1),
-                   SearchConfig(task="DoorKey", method="random", budget=128, batch=64, instances=4),
-                   SearchConfig(task="LavaGap", method="hc", budget=40, instances=2)):  # fmt: skip
+    for config in (RunConfig(task="MazeSparse", method="hc", budget=300, instances=4, seed=0),
+                   RunConfig(task="MazeSparse", method="hc", budget=300, instances=4, seed=1),
+                   RunConfig(task="DoorKey", method="random", budget=128, instances=4, settings=RandomConfig(batch=64)),
+                   RunConfig(task="LavaGap", method="hc", budget=40, instances=2)):  # fmt: skip
         Run(config, runs, progress=False).execute()
     write_report(runs)
     page = (runs / "report.html").read_text()

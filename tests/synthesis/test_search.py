@@ -8,8 +8,9 @@ import pytest
 from karel.interpreter import evaluate, mean_return
 from karel.parser import parse
 from karel.tasks import make
+from synthesis.config import RunConfig
 from synthesis.evaluator import SOLVED, Evaluator
-from synthesis.run import Run, RunFolderError, SearchConfig
+from synthesis.run import Run, RunFolderError
 from synthesis.search import HillClimbing, RandomSearch, ScheduledHillClimbing
 from tests.synthesis.board import read_board
 
@@ -89,7 +90,7 @@ def read_log(run_dir):
 
 @pytest.mark.parametrize("after_an_improvement", [False, True])
 def test_interrupted_run_resumes_to_the_uninterrupted_result(tmp_path, monkeypatch, after_an_improvement):
-    config = SearchConfig(task="DoorKey", method="shc", seed=2, budget=4000, instances=4)
+    config = RunConfig(task="DoorKey", method="shc", seed=2, budget=4000, instances=4)
     full = Run(config, tmp_path / "a", progress=False).execute()
 
     steps = {"n": 0}
@@ -125,13 +126,13 @@ def test_interrupted_run_resumes_to_the_uninterrupted_result(tmp_path, monkeypat
 
 
 def test_run_folder_with_another_config_is_refused(tmp_path):
-    Run(SearchConfig(task="MazeSparse", method="hc", budget=50, instances=2), tmp_path, progress=False).execute()
+    Run(RunConfig(task="MazeSparse", method="hc", budget=50, instances=2), tmp_path, progress=False).execute()
     with pytest.raises(RunFolderError, match="another config"):
-        Run(SearchConfig(task="MazeSparse", method="hc", budget=60, instances=2), tmp_path, progress=False).execute()
+        Run(RunConfig(task="MazeSparse", method="hc", budget=60, instances=2), tmp_path, progress=False).execute()
 
 
 def test_run_folder_contents(tmp_path):
-    result = Run(SearchConfig(task="MazeSparse", method="hc", budget=100_000, instances=8), tmp_path,
+    result = Run(RunConfig(task="MazeSparse", method="hc", budget=100_000, instances=8), tmp_path,
                  progress=False).execute()  # fmt: skip
     run_dir = tmp_path / "MazeSparse" / "hc" / "seed_0"
     assert {p.name for p in run_dir.iterdir()} >= {"config.yaml", "log.jsonl", "best.txt", "checkpoint.json",
@@ -145,7 +146,7 @@ def test_run_folder_contents(tmp_path):
 def test_a_run_folder_in_use_by_another_process_is_refused(tmp_path):
     import fcntl
 
-    config = SearchConfig(task="MazeSparse", method="hc", budget=50, instances=2)
+    config = RunConfig(task="MazeSparse", method="hc", budget=50, instances=2)
     run_dir = tmp_path / "MazeSparse" / "hc" / "seed_0"
     run_dir.mkdir(parents=True)
     with open(run_dir / ".lock", "w") as held:

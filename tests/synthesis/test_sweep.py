@@ -13,7 +13,8 @@ import pytest
 import ray
 
 from synthesis.cli import main
-from synthesis.run import Run, SearchConfig
+from synthesis.config import RunConfig
+from synthesis.run import Run
 
 SMALL = ["--tasks", "MazeSparse,DoorKey", "--methods", "hc,shc", "--seeds", "0", "--budget", "300", "--instances", "4",
          "--no_progress"]  # fmt: skip
@@ -72,7 +73,7 @@ def test_ray_backend_gives_the_local_backends_runs(tmp_path, ray_instance, capsy
 
 
 def test_a_killed_worker_is_retried_and_its_run_resumes_from_the_checkpoint(tmp_path, ray_instance):
-    Run(SearchConfig(seed=0, **LONG), tmp_path / "reference", progress=False).execute()
+    Run(RunConfig(seed=0, **LONG), tmp_path / "reference", progress=False).execute()
     expected = _folder_contents(tmp_path / "reference" / "DoorKey" / "hc" / "seed_0", resumed=True)
     out = tmp_path / "runs"
     folder = out / "DoorKey" / "hc" / "seed_0"
@@ -136,7 +137,7 @@ def test_a_task_that_does_not_see_the_drivers_folder_fails_instead_of_writing_el
 
     tracker = SimpleNamespace(start=SimpleNamespace(remote=lambda key: None))
     config = {"task": "DoorKey", "method": "hc", "seed": 0, "budget": 10, "instances": 2}
-    config = {**SearchConfig().__dict__, **config}
+    config = RunConfig.from_flat(config).flat()
     with pytest.raises(RunFolderError, match="is not the driver's folder"):
         ray_task(config, str(tmp_path / "runs"), 1, str(tmp_path), ".sweep-123", tracker, None)
     assert not (tmp_path / "runs").exists()
