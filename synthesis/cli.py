@@ -29,7 +29,7 @@ from pathlib import Path
 from jsonargparse import ActionConfigFile, ActionYesNo, ArgumentParser, DefaultHelpFormatter
 
 from karel.language import Language
-from karel.tasks import MAX_INSTANCES, UnknownTaskError, is_minigrid, make
+from karel.tasks import MAX_INSTANCES, UnknownTaskError, make
 from leaps.checkpoint import CheckpointError
 from synthesis.config import RUN_SETTINGS, RunConfig
 from synthesis.llm.client import LlmError, LlmSettings
@@ -319,7 +319,7 @@ def cmd_revise(args) -> int:
     from synthesis.revise import METHODS as REVISION_METHODS
     from synthesis.revise import revise
 
-    if is_minigrid(_task(args.task)):
+    if _task(args.task).domain != "karel":
         raise UsageError(f"revision experiments run on Karel tasks ({args.task} is a MiniGrid task)")
     if args.method not in REVISION_METHODS:
         raise UsageError(f"unknown revision method {args.method!r}; known: {', '.join(REVISION_METHODS)}")

@@ -18,13 +18,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from karel.leaps_protocol import leaps_task
-from karel.tasks import MAX_INSTANCES, is_minigrid, make
+from karel.tasks import MAX_INSTANCES, make
 from synthesis.methods import LATENT_METHODS, method
 from synthesis.protocol import PROTOCOLS
 from synthesis.settings import SettingsError, choice, flat_fields, from_flat, to_flat
 
-KAREL_BUDGET = 1_000_000  # default program evaluations of a Karel search (the papers)
-MINIGRID_BUDGET = 10_000  # ... and of a MiniGrid search (LLM-GS)
 DEVICES = ("cpu", "cuda")
 
 
@@ -63,16 +61,18 @@ class RunConfig:
         task = make(self.task)  # an unknown name lists the known ones
         if self.protocol == "leaps":
             leaps_task(self.task)  # one of LEAPS' six tasks, or an error naming them
-        if is_minigrid(task) and self.method in LATENT_METHODS:
+        if task.domain != "karel" and self.method in LATENT_METHODS:
             raise SettingsError(f"{self.method} searches the latent space of a Karel program VAE; {self.task} is "
                                 "a MiniGrid task (use hc, shc, random or llm-gs)")  # fmt: skip
         if self.budget is None:
-            self.budget = MINIGRID_BUDGET if is_minigrid(task) else KAREL_BUDGET
+            self.budget = task.default_budget
         if self.budget < 1:
             raise SettingsError(f"budget must be positive, got {self.budget:,}")
         if not 1 <= self.instances <= MAX_INSTANCES:
             raise SettingsError(f"instances must be in 1 .. {MAX_INSTANCES:,}, got {self.instances:,}")
         choice("device", self.device, DEVICES)
+        if self.device not in task.devices:
+            raise SettingsError(f"{self.task} runs on {', '.join(task.devices)} only, not {self.device}")
         self.settings.validate()
 
     @property
@@ -102,4 +102,4 @@ class RunConfig:
 
 RUN_SETTINGS = tuple(f.name for f in dataclasses.fields(RunConfig) if f.name != "settings")
 
-__all__ = ["DEVICES", "KAREL_BUDGET", "MINIGRID_BUDGET", "RUN_SETTINGS", "RunConfig"]
+__all__ = ["DEVICES", "RUN_SETTINGS", "RunConfig"]
