@@ -19,6 +19,7 @@ setup(
         "minigrid>=3.0",
         "pillow>=10",
         "jsonargparse[signatures]>=4.27.7",
+        "docstring-parser>=0.15",  # the settings dataclasses' field docstrings: the CLI help (synthesis.settings)
         "pyyaml>=6",
         "tensorboard>=2.14",
         "tqdm>=4.66",
