@@ -24,6 +24,7 @@ import re
 import sys
 import typing
 from argparse import ArgumentError
+from functools import cache
 from pathlib import Path
 
 from jsonargparse import ActionConfigFile, ActionYesNo, ArgumentParser, DefaultHelpFormatter
@@ -58,29 +59,31 @@ def _method_label(protocol: str, name: str) -> str:
     return name if protocol == "llm-gs" else f"{name} under --protocol {protocol}"
 
 
-def method_settings() -> dict[str, tuple[FlatField, list[str]]]:
-    """Every method setting by flat name, with the methods that have it (in METHODS' order)."""
-    settings: dict[str, tuple[FlatField, list[str]]] = {}
+@cache
+def method_settings() -> dict[str, tuple[FlatField, list[tuple[str, str]]]]:
+    """Every method setting by flat name, with the (protocol, method) pairs that have it, in METHODS' order."""
+    settings: dict[str, tuple[FlatField, list[tuple[str, str]]]] = {}
     for protocol, methods in METHODS.items():
         for name, search in methods.items():
             for setting, f in flat_fields(search.Config).items():
-                known, labels = settings.setdefault(setting, (f, []))
+                known, owners = settings.setdefault(setting, (f, []))
                 if known.type != f.type or known.default != f.default:
-                    raise TypeError(f"setting {setting!r} differs between methods ({labels[0]}, {name})")
-                labels.append(_method_label(protocol, name))
+                    raise TypeError(f"setting {setting!r} differs between methods ({owners[0]}, {name})")
+                owners.append((protocol, name))
     return settings
 
 
-CONFIGS = {_method_label(p, name): search.Config for p, methods in METHODS.items() for name, search in methods.items()}
+def _labels(owners: list[tuple[str, str]]) -> str:
+    return ", ".join(_method_label(protocol, name) for protocol, name in owners)
 
 
 def _flag(name: str) -> str:
     return f"--{name.replace('_', '-')}"
 
 
-def _help(doc: str, default, methods: list[str] | None = None) -> str:
+def _help(doc: str, default, owners: list[tuple[str, str]] = ()) -> str:
     """A setting's help: its docstring, the methods that have it and its default."""
-    notes = [", ".join(methods)] if methods else []
+    notes = [_labels(owners)] if owners else []
     if default not in ("", None, []):
         notes.append(f"default: {str(default).lower() if isinstance(default, bool) else default}")
     return f"{doc} ({'; '.join(notes)})" if notes else doc
@@ -100,16 +103,17 @@ def _add_config_arguments(parser: ArgumentParser, skip: tuple[str, ...] = ()) ->
             continue
         shared.add_argument(_flag(f.name), type=kind | None, default=None, help=_help(docs[f.name], f.default))
     groups = {}
-    for name, (f, methods) in method_settings().items():
-        if methods[0] not in groups:
-            groups[methods[0]] = parser.add_argument_group(CONFIGS[methods[0]].__doc__.rstrip("."))
-        group = groups[methods[0]]
+    for name, (f, owners) in method_settings().items():
+        protocol, first = owners[0]  # a setting is listed with the first method that has it
+        if owners[0] not in groups:
+            groups[owners[0]] = parser.add_argument_group(METHODS[protocol][first].Config.__doc__.rstrip("."))
+        group = groups[owners[0]]
         if name == "init_programs":
             group.add_argument("--init-programs", type=str | None, default=None,
                                help=f"file of climb start programs, one per line (cycled), instead of random "
-                                    f"programs ({', '.join(methods)}; llm-gs: instead of the model's)")  # fmt: skip
+                                    f"programs ({_labels(owners)}; llm-gs: instead of the model's)")  # fmt: skip
             continue
-        group.add_argument(_flag(name), type=f.type | None, default=None, help=_help(f.doc, f.default, methods))
+        group.add_argument(_flag(name), type=f.type | None, default=None, help=_help(f.doc, f.default, owners))
 
 
 def build_parser(exit_on_error: bool = True) -> ArgumentParser:
@@ -217,7 +221,7 @@ def _config(args, values: dict | None = None, *, drop_foreign: bool = False) -> 
     values = _given(args) if values is None else values
     task = _task(values["task"])
     if args.init_programs:
-        values = {**values, "init_programs": _read_programs(args.init_programs, task.language)}
+        values = {**values, "init_programs": list(_read_programs(args.init_programs, task.language))}
     try:
         return RunConfig.from_flat(values, drop_foreign=drop_foreign)
     except ValueError as error:
@@ -232,7 +236,8 @@ def _task(name: str):
         raise UsageError(str(error)) from None
 
 
-def _read_programs(path: str, language: Language) -> list[str]:
+@cache  # a sweep reads the file once per language, not once per run
+def _read_programs(path: str, language: Language) -> tuple[str, ...]:
     """Programs of a file, one per line (blank lines and lines starting with # skipped), checked."""
     from karel.parser import ProgramSyntaxError, parse
 
@@ -249,7 +254,7 @@ def _read_programs(path: str, language: Language) -> list[str]:
                 raise UsageError(f"{path}:{number}: {error}") from None
     if not programs:
         raise UsageError(f"{path} holds no programs")
-    return programs
+    return tuple(programs)
 
 
 def _seeds(text: str) -> list[int]:
@@ -288,11 +293,12 @@ def cmd_sweep(args) -> int:
     tasks = [t for t in (args.tasks or args.task or DEFAULT_SWEEP_TASKS).split(",") if t]
     methods = [m for m in (args.methods or args.method or "hc,shc").split(",") if m]
     given = _given(args, skip=("task", "method", "seed"))
-    settings = method_settings()
+    protocol = given.get("protocol", RunConfig.protocol)
+    swept = [(protocol, m) for m in methods]
     for name in [*given, *(["init_programs"] if args.init_programs else [])]:
-        if name not in RUN_SETTINGS and not any(m.split()[0] in methods for m in settings[name][1]):
-            raise UsageError(f"{name} is not a setting of {', '.join(methods)} (it is one of "
-                             f"{', '.join(settings[name][1])})")  # fmt: skip
+        owners = method_settings().get(name)
+        if owners is not None and not set(swept) & set(owners[1]):
+            raise UsageError(f"{name} is not a setting of {_labels(swept)} (it is one of {_labels(owners[1])})")
     configs = [_config(args, {**given, "task": t, "method": m, "seed": s}, drop_foreign=True)
                for t in tasks for m in methods for s in _seeds(args.seeds)]  # fmt: skip
     if args.backend == "ray":

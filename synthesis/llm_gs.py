@@ -36,7 +36,7 @@ from synthesis.llm.candidates import READERS, read_completion
 from synthesis.llm.client import ChatClient, LlmError, LlmSettings
 from synthesis.llm.prompts import system_prompt, user_prompt
 from synthesis.search import Listener, ScheduledHillClimbing, ShcConfig
-from synthesis.settings import SettingsError, choice, positive
+from synthesis.settings import choice, positive
 
 OVERSAMPLING = 1.5  # completions asked per missing program
 SUMMARY_COUNTS = (
@@ -74,10 +74,7 @@ class LlmGsConfig(ShcConfig):
 
     def validate(self) -> None:
         super().validate()
-        try:
-            self.llm.validate()
-        except ValueError as error:
-            raise SettingsError(str(error)) from None
+        self.llm.validate()
         positive("llm-gs", llm_programs=self.llm_programs, llm_rounds=self.llm_rounds)
         choice("reader", self.reader, READERS)
 

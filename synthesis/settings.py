@@ -33,10 +33,6 @@ class FlatField:
     path: tuple[str, ...]  # the nested fields leading to it: ("llm", "model")
 
 
-def is_settings(value: Any) -> bool:
-    return dataclasses.is_dataclass(value)
-
-
 @cache
 def field_docs(cls: type) -> dict[str, str]:
     """The attribute docstrings of `cls` and its bases, each on one line."""

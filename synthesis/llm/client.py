@@ -39,6 +39,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from karel.atomic import write_atomic
+from synthesis.settings import SettingsError
 
 
 @dataclass(frozen=True)
@@ -62,11 +63,13 @@ class LlmSettings:
 
     def validate(self) -> None:
         if not self.model:
-            raise ValueError("llm: model must be named")
+            raise SettingsError("llm: model must be named")
         if self.temperature < 0 or not 0 < self.top_p <= 1:
-            raise ValueError(f"llm: need temperature >= 0 and 0 < top_p <= 1, got {self.temperature} and {self.top_p}")
+            raise SettingsError(
+                f"llm: need temperature >= 0 and 0 < top_p <= 1, got {self.temperature} and {self.top_p}"
+            )
         if self.completions_per_request < 1 or self.max_tokens < 0 or self.request_timeout <= 0 or self.max_retries < 0:
-            raise ValueError("llm: need completions_per_request >= 1, max_tokens >= 0, request_timeout > 0 and "
+            raise SettingsError("llm: need completions_per_request >= 1, max_tokens >= 0, request_timeout > 0 and "
                              "max_retries >= 0")  # fmt: skip
 
 

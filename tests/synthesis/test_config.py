@@ -48,10 +48,10 @@ def test_every_setting_has_a_docstring_and_one_name(protocol, name):
 
 def test_settings_shared_by_methods_agree_and_name_their_methods():
     settings = method_settings()
-    assert settings["start_k"][1] == ["shc", "llm-gs"]
-    assert settings["checkpoint"][1] == ["cem", "cebs", "cem under --protocol leaps"]
-    assert settings["init_programs"][1] == ["hc", "shc", "llm-gs"]
-    assert settings["iterations"][1] == ["cem under --protocol leaps"]
+    assert settings["start_k"][1] == [("llm-gs", "shc"), ("llm-gs", "llm-gs")]
+    assert settings["checkpoint"][1] == [("llm-gs", "cem"), ("llm-gs", "cebs"), ("leaps", "cem")]
+    assert settings["init_programs"][1] == [("llm-gs", "hc"), ("llm-gs", "shc"), ("llm-gs", "llm-gs")]
+    assert settings["iterations"][1] == [("leaps", "cem")]
 
 
 @pytest.mark.parametrize(("protocol", "name"), ALL)
@@ -112,13 +112,18 @@ def test_a_sweep_setting_that_no_method_of_the_sweep_has_is_a_usage_error(tmp_pa
     err = capsys.readouterr().err
     assert "population is not a setting of hc, shc (it is one of cem, cebs, cem under --protocol leaps)" in err
     assert not list(tmp_path.iterdir())
+    # A setting of LEAPS' CEM is not one of cem under the llm-gs protocol, though the method names match.
+    assert main(["sweep", "--tasks", "TopOff", "--methods", "cem", "--iterations", "5", "--seeds", "0",
+                 "--out", str(tmp_path), "--no_progress"]) == 2  # fmt: skip
+    assert "iterations is not a setting of cem (it is one of cem under --protocol leaps)" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())
 
 
 def test_help_lists_every_setting_with_its_docstring(capsys):
     with pytest.raises(SystemExit):
         main(["search", "--help"])
     text = " ".join(capsys.readouterr().out.split())
-    for name, (f, methods) in method_settings().items():
+    for name, (f, _) in method_settings().items():
         if name != "init_programs":
             assert f"--{name.replace('_', '-')}" in text and " ".join(f.doc.split()) in text
     assert "neighbours per climb step (hc; default: 250)" in text
