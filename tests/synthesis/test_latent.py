@@ -18,7 +18,18 @@ from leaps.dataset import DatasetConfig, write_dataset
 from leaps.module import LeapsModule
 from synthesis.cli import main
 from synthesis.evaluator import Evaluator
-from synthesis.latent import LatentCem, LeapsCem, elite_centre, leaps_sigma, load_decoder, rank_elites, top_elites
+from synthesis.latent import (
+    SMALL_BATCH,
+    LatentCem,
+    LeapsCem,
+    decode,
+    elite_centre,
+    leaps_sigma,
+    load_decoder,
+    one_thread,
+    rank_elites,
+    top_elites,
+)
 from synthesis.protocol import LeapsEvaluator
 
 
@@ -44,6 +55,21 @@ def leaps_search(checkpoint, task="MazeSparse", **settings):
     settings = {"population": 4, "elites": 2, **settings}
     evaluator = LeapsEvaluator(leaps_task(task), 1000 * (settings["population"] + 1), seed=0)
     return LeapsCem(evaluator, 0, load_decoder(str(checkpoint)), **settings)
+
+
+def test_a_small_batch_decodes_on_one_thread_to_the_same_programs_and_the_thread_count_comes_back(checkpoint):
+    model, threads = load_decoder(str(checkpoint)), torch.get_num_threads()
+    latents = np.random.default_rng(0).standard_normal((SMALL_BATCH + 1, model.hidden))
+    seen = []
+    original = model.decode
+    model.decode = lambda z: (seen.append((len(z), torch.get_num_threads())), original(z))[1]
+    small, large = decode(model, latents[:32]), decode(model, latents)
+    assert seen == [(32, 1), (SMALL_BATCH + 1, threads)]
+    assert [str(p) for p in small] == [str(p) for p in large[:32]]
+    assert torch.get_num_threads() == threads
+    with pytest.raises(RuntimeError), one_thread():
+        raise RuntimeError
+    assert torch.get_num_threads() == threads
 
 
 @pytest.mark.parametrize("settings", [{"population": 8, "elites": 2}, {"population": 8, "elites": 3, "beam": True}])
