@@ -22,6 +22,8 @@ from karel import leaps_protocol
 from synthesis.latent import LeapsCem, decode, load_decoder
 from synthesis.protocol import LeapsEvaluator
 
+CONFIGS = Path(__file__).resolve().parents[1] / "configs" / "search" / "leaps"
+
 
 def start_neighbourhood(model, config: dict, seed: int, samples: int) -> tuple[float, int, float]:
     """(share of `samples` latents centre + sigma * N(0, I) whose program scores above 0, distinct programs
@@ -43,12 +45,13 @@ def start_neighbourhood(model, config: dict, seed: int, samples: int) -> tuple[f
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkpoint", default="weights/leaps.ckpt")
-    parser.add_argument("--task", default="StairClimberSparse")
+    tasks = sorted(path.stem for path in CONFIGS.glob("*.yaml"))
+    parser.add_argument("--task", default="StairClimberSparse", choices=tasks, help="a task of configs/search/leaps")
     parser.add_argument("--samples", type=int, default=2000)
     parser.add_argument("--seeds", default="0-4", help="A-B")
     args = parser.parse_args()
     first, last = (int(x) for x in args.seeds.split("-"))
-    config = yaml.safe_load((Path("configs/search/leaps") / f"{args.task}.yaml").read_text())
+    config = yaml.safe_load((CONFIGS / f"{args.task}.yaml").read_text())
     model = load_decoder(args.checkpoint)
     population = config["population"]
     print(f"{args.task}: {args.samples} latents within sigma {config['sigma']} of each seed's {config['init']} start")
