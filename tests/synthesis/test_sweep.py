@@ -95,10 +95,12 @@ def test_a_killed_worker_is_retried_and_its_run_resumes_from_the_checkpoint(tmp_
 
 def test_ctrl_c_cancels_queued_runs_and_running_ones_checkpoint(tmp_path, ray_instance, capsys):
     out = tmp_path / "runs"
-    args = ["sweep", *LONG_ARGS, "--seeds", "0-2", "--out", str(out), "--backend", "ray", "--cpus-per-run", "2"]
+    budget = 100_000  # a run of 25-50 s, so that it is still running when the Ctrl-C (polled every 0.5 s) lands
+    args = ["sweep", "--tasks", "DoorKey", "--methods", "hc", "--budget", str(budget), "--instances", "4",
+            "--no_progress", "--seeds", "0-2", "--out", str(out), "--backend", "ray", "--cpus-per-run", "2"]  # fmt: skip
 
     def interrupt():  # Ctrl-C on the driver once a run has checkpointed
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180
         while not list(out.glob("DoorKey/hc/seed_*/checkpoint.json")) and time.monotonic() < deadline:
             time.sleep(0.01)
         _thread.interrupt_main()
@@ -111,7 +113,7 @@ def test_ctrl_c_cancels_queued_runs_and_running_ones_checkpoint(tmp_path, ray_in
     [started] = [p.parent for p in out.glob("DoorKey/hc/seed_*/config.yaml")]  # the two queued runs never started
     assert (started / "checkpoint.json").exists() and not (started / "result.json").exists()
     checkpointed = json.loads((started / "checkpoint.json").read_text())["search"]["evaluator"]["evaluations"]
-    assert 0 < checkpointed < LONG["budget"]
+    assert 0 < checkpointed < budget
     assert not list(out.glob(".sweep-*"))
 
 
