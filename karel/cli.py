@@ -199,8 +199,9 @@ def cmd_dataset(args: argparse.Namespace) -> int:
     return 0
 
 
-def _instance(text: str) -> int:
-    """A task instance number: its seed, 0 <= i < 2^32 (the seed range of the instance generators)."""
+def _seed(text: str) -> int:
+    """A seed, 0 <= s < 2^32: the seed range of NumPy's generators, LEAPS' and the task instances' (an
+    instance number is its generator's seed)."""
     value = int(text)
     if not 0 <= value < 2**32:
         raise argparse.ArgumentTypeError(f"must be in 0 .. 2^32 - 1, got {value}")
@@ -249,7 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--protocol", choices=["llm-gs", "leaps"], default="llm-gs",
                     help="llm-gs: LLM-GS's tasks and returns (default); leaps: LEAPS' own evaluation of its six "
                          "tasks (last-action reward, 220-node budget), mean without the 0.1 bonus")  # fmt: skip
-    ev.add_argument("--seed", type=int, default=None,
+    ev.add_argument("--seed", type=_seed, default=None,
                     help="--protocol leaps: the seed of LEAPS' world stream (default 0: the worlds a search "
                          "with seed 0 scores on first)")  # fmt: skip
     ev.add_argument("--engine", choices=["vm", "reference"], default="vm",
@@ -266,7 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
     render = commands.add_parser("render", help="render one episode as an animated GIF or a PNG")
     render.add_argument("--task", required=True, help="task name (see `karel tasks`)")
     render.add_argument("--program", required=True, help="program text")
-    render.add_argument("--instance", type=_instance, default=0, help="task instance (default 0)")
+    render.add_argument("--instance", type=_seed, default=0, help="task instance (default 0)")
     render.add_argument("--out", required=True, help="output file: .gif (animation) or .png (first frame)")
 
     dataset = commands.add_parser("dataset", help="generate a LEAPS program dataset, or describe one (--stats)",
@@ -275,7 +276,7 @@ def build_parser() -> argparse.ArgumentParser:
     dataset.add_argument("--out", help="folder to write data.hdf5 and id.txt to (e.g. data/karel_dataset)")
     dataset.add_argument("--stats", metavar="DIR", help="print statistics of the dataset in DIR as JSON")
     dataset.add_argument("--programs", type=_positive, default=50_000, help="programs to generate (default 50000)")
-    dataset.add_argument("--seed", type=int, default=123, help="seed of programs and worlds (default 123)")
+    dataset.add_argument("--seed", type=_seed, default=123, help="seed of programs and worlds (default 123)")
     dataset.add_argument("--cover-branches", action="store_true",
                          help="choose demonstrations by LEAPS' branch-coverage rule")  # fmt: skip
     dataset.add_argument("--overwrite", action="store_true", help="replace a dataset already in --out")

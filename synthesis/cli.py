@@ -258,13 +258,30 @@ def _read_programs(path: str, language: Language) -> tuple[str, ...]:
 
 
 def _seeds(text: str) -> list[int]:
+    """`A-B` (seeds A..B, inclusive) or `a,b,c`: a non-empty list without repeats."""
     try:
         if "-" in text:
-            low, high = text.split("-")
-            return list(range(int(low), int(high) + 1))
-        return [int(s) for s in text.split(",")]
+            low, high = (int(part) for part in text.split("-"))
+            seeds = list(range(low, high + 1))
+        else:
+            seeds = [int(s) for s in text.split(",")]
     except ValueError:
         raise UsageError(f'bad --seeds {text!r}; use "0-4" or "0,2,5"') from None
+    if not seeds:
+        raise UsageError(f"--seeds {text!r} is an empty range (the first seed is above the last)")
+    repeated = sorted({s for s in seeds if seeds.count(s) > 1})
+    if repeated:
+        raise UsageError(f"--seeds {text!r} lists seed {', '.join(map(str, repeated))} more than once")
+    return seeds
+
+
+def _names(text: str, option: str) -> list[str]:
+    """A comma-separated `--tasks` or `--methods` list: empty items skipped, a repeated name refused."""
+    names = [name for name in text.split(",") if name]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise UsageError(f"--{option} {text!r} lists {', '.join(repeated)} more than once")
+    return names
 
 
 def cmd_search(args) -> int:
@@ -290,8 +307,8 @@ def cmd_sweep(args) -> int:
         raise UsageError(f"unknown --storage {args.storage!r}; use {' or '.join(STORAGES)}")
     if args.jobs < 1 or args.cpus_per_run < 1 or args.gpus_per_run < 0 or args.retries < 0:
         raise UsageError("--jobs and --cpus-per-run must be positive, --gpus-per-run and --retries not negative")
-    tasks = [t for t in (args.tasks or args.task or DEFAULT_SWEEP_TASKS).split(",") if t]
-    methods = [m for m in (args.methods or args.method or "hc,shc").split(",") if m]
+    tasks = _names(args.tasks or args.task or DEFAULT_SWEEP_TASKS, "tasks")
+    methods = _names(args.methods or args.method or "hc,shc", "methods")
     given = _given(args, skip=("task", "method", "seed"))
     protocol = given.get("protocol", RunConfig.protocol)
     swept = [(protocol, m) for m in methods]

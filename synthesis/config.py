@@ -68,6 +68,8 @@ class RunConfig:
             self.budget = task.default_budget
         if self.budget < 1:
             raise SettingsError(f"budget must be positive, got {self.budget:,}")
+        if not 0 <= self.seed < 2**32:  # the seed range of NumPy's and LEAPS' generators
+            raise SettingsError(f"seed must be in 0 .. 2^32 - 1, got {self.seed:,}")
         if not 1 <= self.instances <= MAX_INSTANCES:
             raise SettingsError(f"instances must be in 1 .. {MAX_INSTANCES:,}, got {self.instances:,}")
         choice("device", self.device, DEVICES)

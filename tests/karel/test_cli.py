@@ -67,6 +67,11 @@ def test_program_text_is_canonicalised(capsys):
         (["eval", "--task", "TopOff", "--program", "DEF run m( m)"], "bad program: token 3: expected"),
         (["eval", "--task", "TopOff", "--program", "DEF run m( REPEAT R=25 r( move r) m)"], "count out of range"),
         (["eval", "--task", "TopOff", "--program", STAIRS, "--instances", "0"], "expected N >= 1"),
+        (
+            ["eval", "--protocol", "leaps", "--task", "TopOff", "--program", STAIRS, "--seed", "-1"],
+            "argument --seed: must be in 0 .. 2^32 - 1, got -1",
+        ),
+        (["dataset", "--out", "never_written", "--programs", "3", "--seed", "-5"], "--seed: must be in 0 .. 2^32 - 1"),
         (["render", "--task", "TopOff", "--program", STAIRS, "--out", "x.jpg"], "--out must end in .gif"),
         (["frobnicate"], "invalid choice"),
     ],

@@ -55,6 +55,8 @@ def test_config_file_then_command_line(tmp_path, capsys):
     (["--task", "Maze", "--method", "cem", "--checkpoint", "missing.ckpt"], "checkpoint missing.ckpt not found"),
     (["--task", "Maze", "--method", "annealing"], "unknown method"),
     (["--task", "Maze", "--budget", "0"], "must be positive"),
+    (["--task", "Maze", "--seed", "-1"], "seed must be in 0 .. 2^32 - 1, got -1"),
+    (["--task", "Maze", "--seed", str(2**32)], "seed must be in 0 .. 2^32 - 1, got 4,294,967,296"),
     (["--task", "Maze", "--ratio", "bogus"], "unknown ratio 'bogus'; known: log, linear"),
     (["--task", "Maze", "--scheduler", "bogus"], "unknown scheduler 'bogus'; known: sin, linear"),
     (["--task", "Maze", "--interpolation", "bogus"], "unknown interpolation 'bogus'; known: log, linear"),
@@ -220,8 +222,12 @@ def test_report_on_a_corrupt_result_names_the_file(tmp_path, capsys):
     (["--address", "auto"], "belong to --backend ray"),
     (["--backend", "ray", "--address", "head-node"], "bad --address 'head-node'; use auto, HOST:PORT"),
     (["--backend", "ray", "--storage", "s3"], "unknown --storage 's3'"),
+    (["--seeds", "3-1"], "--seeds '3-1' is an empty range"),
+    (["--seeds", "0,2,0"], "--seeds '0,2,0' lists seed 0 more than once"),
+    (["--seeds", "-1"], "bad --seeds '-1'"),
+    (["--methods", "hc,shc,hc"], "--methods 'hc,shc,hc' lists hc more than once"),
 ])  # fmt: skip
-def test_sweep_backend_usage_errors_exit_2(tmp_path, capsys, args, message):
+def test_sweep_usage_errors_exit_2(tmp_path, capsys, args, message):
     assert main(["sweep", "--tasks", "DoorKey", "--out", str(tmp_path), *args]) == 2
     assert message in capsys.readouterr().err
     assert not list(tmp_path.iterdir())

@@ -1,10 +1,11 @@
 """`synthesis sweep --backend ray` on a real local Ray instance (2 CPUs, started here): the same run folders
 and results as the local backend, a killed worker's run resumed from its checkpoint, Ctrl-C."""
 
-import _thread
 import json
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -93,23 +94,25 @@ def test_a_killed_worker_is_retried_and_its_run_resumes_from_the_checkpoint(tmp_
     assert _folder_contents(folder, resumed=True) == expected
 
 
-def test_ctrl_c_cancels_queued_runs_and_running_ones_checkpoint(tmp_path, ray_instance, capsys):
+def test_ctrl_c_cancels_queued_runs_and_running_ones_checkpoint(tmp_path):
+    # A driver process of its own, as on a terminal: SIGINT to it once a run has checkpointed.
     out = tmp_path / "runs"
-    budget = 100_000  # a run of 25-50 s, so that it is still running when the Ctrl-C (polled every 0.5 s) lands
-    args = ["sweep", "--tasks", "DoorKey", "--methods", "hc", "--budget", str(budget), "--instances", "4",
-            "--no_progress", "--seeds", "0-2", "--out", str(out), "--backend", "ray", "--cpus-per-run", "2"]  # fmt: skip
-
-    def interrupt():  # Ctrl-C on the driver once a run has checkpointed
-        deadline = time.monotonic() + 180
-        while not list(out.glob("DoorKey/hc/seed_*/checkpoint.json")) and time.monotonic() < deadline:
+    budget = 100_000  # a run of 15-50 s: still running when the Ctrl-C (polled every 0.5 s) lands
+    command = [sys.executable, "-m", "synthesis", "sweep", "--tasks", "DoorKey", "--methods", "hc", "--budget",
+               str(budget), "--instances", "4", "--no_progress", "--seeds", "0-2", "--out", str(out), "--backend",
+               "ray", "--cpus-per-run", "2"]  # fmt: skip
+    driver = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 300
+        while not list(out.glob("DoorKey/hc/seed_*/checkpoint.json")) and driver.poll() is None:
+            assert time.monotonic() < deadline, "no run checkpointed within 300 s"
             time.sleep(0.01)
-        _thread.interrupt_main()
-
-    watcher = threading.Thread(target=interrupt)
-    watcher.start()
-    assert main(args) == 130
-    watcher.join()
-    assert "interrupted; run the same command again to resume" in capsys.readouterr().err
+        driver.send_signal(signal.SIGINT)
+        stdout, stderr = driver.communicate(timeout=120)
+    finally:
+        driver.kill()
+    assert driver.returncode == 130, stderr
+    assert stdout == "" and "interrupted; run the same command again to resume" in stderr
     [started] = [p.parent for p in out.glob("DoorKey/hc/seed_*/config.yaml")]  # the two queued runs never started
     assert (started / "checkpoint.json").exists() and not (started / "result.json").exists()
     checkpointed = json.loads((started / "checkpoint.json").read_text())["search"]["evaluator"]["evaluations"]
