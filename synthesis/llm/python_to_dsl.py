@@ -15,6 +15,7 @@ Mappings (the LLM-GS table, `reference/llm_gs.md` 1.3, plus what a real parser m
 | `for _ in range(n)`, `range(a, b)`, `range(a, b, k)` | `REPEAT R=len(range(...)) r( s r)`, clamped to 0..19 |
 | `not b`, `not not b` | `not c( b c)`, `b` |
 | `frontIsClear()`, ... | `frontIsClear`, ... |
+| `front_is_clear()`, `turn_left()`, ... (the snake_case spelling of a name) | `frontIsClear`, `turnLeft`, ... |
 | MiniGrid: `forward()`, ...; `front_object_type("lava")` (or `(lava)`, `("Lava")`) | `forward`, ...; `front_object_type h( lava h)` |
 
 The entry point: `run()` when the code defines it (top-level code may only call it); otherwise, when the
@@ -196,6 +197,7 @@ def _call(call: ast.Call, line: str, language: Language) -> tuple[str, str | Non
     name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
     if name is None:
         raise ConversionError(f"{line}: only plain calls like move() are allowed")
+    name = _spelling(name, language)
     if name not in language.arguments:
         if call.args or call.keywords:
             raise ConversionError(f"{line}: {name}() takes no arguments")
@@ -206,6 +208,17 @@ def _call(call: ast.Call, line: str, language: Language) -> tuple[str, str | Non
     if isinstance(arg, ast.Name):
         return name, arg.id.lower()
     raise ConversionError(f'{line}: {name}() takes one argument, a name such as "{language.arguments[name][0]}"')
+
+
+def _spelling(name: str, language: Language) -> str:
+    """The language's name for `name`: itself, or the camelCase name it spells in snake_case (`turn_left`
+    is `turnLeft`, `no_markers_present` is `noMarkersPresent`); an unknown name is returned as it is."""
+    known = {*language.actions.__members__, *language.perceptions.__members__}
+    if name in known or "_" not in name.strip("_"):
+        return name
+    head, *rest = name.strip("_").split("_")
+    camel = head.lower() + "".join(part.capitalize() for part in rest)
+    return camel if camel in known else name
 
 
 def _condition(node: ast.expr, line: str, language: Language) -> Cond:

@@ -39,6 +39,16 @@ PYTHON_CASES = {
         "def run():\n    while frontIsClear():\n        move()\n\n        putMarker()\n",
         "DEF run m( WHILE c( frontIsClear c) w( move putMarker w) m)",
     ),
+    "snake_case names": (
+        (
+            "def run():\n    while not no_markers_present():\n        pick_marker()\n    if front_is_clear():\n"
+            "        turn_left()\n        karel.put_marker()"
+        ),
+        (
+            "DEF run m( WHILE c( not c( noMarkersPresent c) c) w( pickMarker w) IF c( frontIsClear c) i( turnLeft "
+            "putMarker i) m)"
+        ),
+    ),
     "tabs": ("def run():\n\twhile frontIsClear():\n\t\tmove()", f"DEF run m( {W} m)"),
     "comments": (
         "def run():\n    # walk\n    while frontIsClear():  # until the wall\n        move()",
@@ -101,6 +111,7 @@ PYTHON_ERRORS = {
     "and": ("def run():\n    while frontIsClear() and markersPresent():\n        move()", "and/or"),
     "comparison": ("def run():\n    if markersPresent() == True:\n        move()", "compare"),
     "unknown call": ("def run():\n    jump()", "jump() is not an action"),
+    "snake_case of no name": ("def run():\n    turn_around()", "line 2: turn_around() is not an action"),
     "unknown perception": ("def run():\n    while wallAhead():\n        move()", "not a perception"),
     "variable range": ("def run():\n    for _ in range(n):\n        move()", "integer constants"),
     "break": ("def run():\n    while frontIsClear():\n        break", "break statements"),

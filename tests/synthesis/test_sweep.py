@@ -95,10 +95,13 @@ def test_a_killed_worker_is_retried_and_its_run_resumes_from_the_checkpoint(tmp_
 
 
 def test_ctrl_c_cancels_queued_runs_and_running_ones_checkpoint(tmp_path):
-    # A driver process of its own, as on a terminal: SIGINT to it once a run has checkpointed.
+    # A driver process of its own, as on a terminal: SIGINT to it once a run has checkpointed. Its SIGINT
+    # handler is set, since a process started in the background (a CI job, `pytest &`) inherits SIGINT ignored.
     out = tmp_path / "runs"
     budget = 100_000  # a run of 15-50 s: still running when the Ctrl-C (polled every 0.5 s) lands
-    command = [sys.executable, "-m", "synthesis", "sweep", "--tasks", "DoorKey", "--methods", "hc", "--budget",
+    driver_code = ("import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+                   "sys.argv[0] = 'synthesis'; runpy.run_module('synthesis', run_name='__main__')")  # fmt: skip
+    command = [sys.executable, "-c", driver_code, "sweep", "--tasks", "DoorKey", "--methods", "hc", "--budget",
                str(budget), "--instances", "4", "--no_progress", "--seeds", "0-2", "--out", str(out), "--backend",
                "ray", "--cpus-per-run", "2"]  # fmt: skip
     driver = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
