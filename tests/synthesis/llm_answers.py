@@ -780,6 +780,57 @@ def run():
         meant=[STAIRS],
         faithful=[STAIRS],
     ),
+    # ---- Reasoning models and Python habits: a <think> draft, snake_case names -----------------------
+    "r1 think draft then snake case": case(
+        family="deepseek-r1",
+        task="StairClimber",
+        text=f"""<think>
+The agent has to climb the stairs until it stands on the marker. A first idea:
+
+```python
+def run():
+    move()
+```
+
+No, that moves once only. It has to repeat turn left, move, turn right, move until it finds the marker.
+</think>
+
+The agent climbs the staircase one step at a time until it stands on the marker.
+
+```python
+def run():
+    while no_markers_present():
+        turn_left()
+        move()
+        turn_right()
+        move()
+```
+
+In the DSL:
+
+```
+{STAIRS}
+```""",
+        meant=[STAIRS],
+        faithful=[STAIRS],
+    ),
+    "gemini snake case python only": case(
+        family="gemini",
+        task="TopOff",
+        text="""Walk along the bottom row and put a marker wherever one is already present.
+
+```python
+def run():
+    while front_is_clear():
+        if markers_present():
+            karel.put_marker()
+        move()
+    if markers_present():
+        karel.put_marker()
+```""",
+        meant=[TOPOFF],
+        faithful=[TOPOFF],
+    ),
     # ---- MiniGrid ---------------------------------------------------------------------------------
     "gpt4 lavagap": case(
         family="gpt-4",
