@@ -3,6 +3,8 @@
 `faithful` (the default) never changes what an answer means without saying so:
 
 - An answer cut off by `max_tokens` (`finish_reason: length`) is rejected as cut off.
+- A reasoning model's thinking, everything up to the last `</think>` (or `</thinking>`, `</reasoning>`), is
+  drafts: only the answer after it is read.
 - Python: the program comes from the last complete code block that defines it (a ```python block, an
   unlabelled block holding Python, or, without blocks, a `def` at the start of a line and its indented
   lines); an earlier block is a draft. It is converted by `synthesis.llm.python_to_dsl` (entry point
@@ -47,7 +49,9 @@ REASON_KINDS = {
     "disagreement": "the Python and DSL readings differ (both kept)",
     "repair": "a repair or conversion made while reading",
     "skipped": "a DEF run that did not read, passed over for a later one",
+    "reasoning": "the model's reasoning (<think> ... </think>), not read",
 }
+REASONING_END = re.compile(r"</(?:think|thinking|reasoning)\s*>", re.IGNORECASE)
 PYTHON_TAGS = ("python", "py", "python3")
 
 
@@ -159,6 +163,11 @@ def _fence_end(text: str, offset: int, blocks: list[Block]) -> int:
 
 def _read_faithful(text: str, language: Language) -> Reading:
     reasons: list[str] = []
+    closings = list(REASONING_END.finditer(text))
+    if closings:
+        end = closings[-1].end()
+        reasons.append(f"reasoning: the first {end:,} characters, up to {closings[-1].group()}, are not read")
+        text = text[end:]
     complete, spans = python_spans(text)
     python_program = None
     after = 0

@@ -814,6 +814,21 @@ In the DSL:
         meant=[STAIRS],
         faithful=[STAIRS],
     ),
+    "r1 dsl draft in think": case(
+        family="deepseek-r1",
+        task="StairClimber",
+        text=f"""Okay, the agent climbs a staircase. Would DEF run m( WHILE c( noMarkersPresent c) w( move w) m)
+work? No: each step needs a turn left, a move, a turn right and a move.
+</think>
+
+Climb one step per iteration until the marker:
+
+```
+{STAIRS}
+```""",
+        meant=[STAIRS],
+        faithful=[STAIRS],
+    ),
     "gemini snake case python only": case(
         family="gemini",
         task="TopOff",

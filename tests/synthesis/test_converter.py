@@ -236,6 +236,18 @@ def test_malformed_completion_is_rejected_with_both_reasons():
     assert "perception call" in reading.reasons[0]
 
 
+def test_a_reasoning_models_thinking_is_not_read():
+    thinking = "<Thinking>\nFirst try: DEF run m( move m)\n```python\ndef run():\n    move()\n```\n</Thinking>\n"
+    reading = read_completion(thinking + f"Final:\n```\nDEF run m( {W} m)\n```")
+    assert reading.path == "dsl" and str(reading.program) == f"DEF run m( {W} m)"
+    assert reading.reasons[0] == "reasoning: the first 88 characters, up to </Thinking>, are not read"
+    only_thinking = read_completion(thinking + "The program above solves it.")
+    assert only_thinking.program is None
+    assert [r.split(":")[0] for r in only_thinking.reasons] == ["reasoning", "no-python", "no-dsl"]
+    unclosed = read_completion(f"<think>\nDEF run m( {W} m)")  # no </think>: nothing marks a draft
+    assert str(unclosed.program) == f"DEF run m( {W} m)" and unclosed.reasons[0].startswith("no-python")
+
+
 def test_cut_off_answer_is_rejected_by_the_faithful_reader_only():
     text = f"```\n{'DEF run m( ' + W + ' m)'}\n```"
     assert read_completion(text, finish_reason="length").reasons == (

@@ -80,8 +80,8 @@ def test_release_reading(name):
 
 def test_the_faithful_reader_reads_every_answer_meaning_a_program_and_nothing_else():
     rows = measure()  # the numbers of docs/llm-reader.md
-    assert rows["faithful"] == {"read": 46, "meaning_a_program": 46, "share": 1.0, "not_meant_accepted": 0}
-    assert rows["release"] == {"read": 35, "meaning_a_program": 46, "share": 0.761, "not_meant_accepted": 9}
+    assert rows["faithful"] == {"read": 47, "meaning_a_program": 47, "share": 1.0, "not_meant_accepted": 0}
+    assert rows["release"] == {"read": 36, "meaning_a_program": 47, "share": 0.766, "not_meant_accepted": 10}
     assert len(CASES) >= 40
     families = {"gpt-4", "claude", "llama-3-70b", "qwen2.5-coder", "7b", "deepseek-r1", "gemini"}
     assert {c["family"] for c in CASES.values()} == families
