@@ -7,7 +7,7 @@ where programs start; `synthesis.llm.candidates` decides which one an answer mea
 
 1. The program's text runs from `DEF` to the end of its code block (or, outside code blocks, to the next
    fence or blank line). `#` and `//` comments, backticks, quotes, commas and semicolons are dropped;
-   `move()` becomes `move`; `R = 5` becomes `R=5`; `w (` becomes `w(`; keywords may be written in lower
+   `move()` becomes `move`; `R = 5` and `REPEAT(5)` become `R=5`; `w (` becomes `w(`; keywords may be written in lower
    or title case (`while`, `ifelse`, `Repeat`); MiniGrid arguments in any case and either form
    (`front_object_type("Lava")`, `front_object_type h( lava h)`).
 2. A word outside the DSL ends the text there; if the program is still open, it is rejected ("unknown
@@ -103,6 +103,7 @@ def _tokens(text: str, language: Language) -> list[str]:
                       lambda m: f"{m.group(1)}:{m.group(2).lower()}", text)  # fmt: skip
     names = [*language.actions.__members__, *language.perceptions.__members__]
     text = re.sub(r"\b(" + "|".join(names) + r")\s*\(\s*\)", r"\1", text)
+    text = re.sub(r"\b(REPEAT)\s*\(\s*(-?\d+)\s*\)", r"\1 R=\2", text, flags=re.IGNORECASE)
     text = re.sub(r"\b[Rr]\s*=\s*(-?\d+)", r"R=\1", text)
     text = re.sub(r"\b([mcwrieh])\s+([()])", r"\1\2", text)
     return TOKEN.findall(text)

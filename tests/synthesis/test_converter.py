@@ -141,6 +141,10 @@ DSL_CASES = {
     "canonical": (f"DEF run m( {W} m)", f"DEF run m( {W} m)"),
     "missing c brackets": ("DEF run m( WHILE frontIsClear w( move w) m)", f"DEF run m( {W} m)"),
     "call parentheses": ("DEF run m( WHILE c( frontIsClear() c) w( move() w) m)", f"DEF run m( {W} m)"),
+    "repeat count in parentheses": (
+        "DEF run m( REPEAT(4) r( move r) repeat ( 2 ) r( turnLeft r) m)",
+        "DEF run m( REPEAT R=4 r( move r) REPEAT R=2 r( turnLeft r) m)",
+    ),
     "spaced brackets": ("DEF run m ( WHILE c ( frontIsClear c ) w ( move w ) m )", f"DEF run m( {W} m)"),
     "bare parentheses": ("DEF run m( WHILE (frontIsClear) ( move ) m)", f"DEF run m( {W} m)"),
     "wrong closer letter": ("DEF run m( WHILE c( frontIsClear c) w( move r) m)", f"DEF run m( {W} m)"),
