@@ -5,13 +5,14 @@
 # with different SEEDS orders (or REVERSE=1) can share OUT (run folders are locked).
 #   benchmarks/sweeps/llmgs_latent.sh                       # seeds 0..4, tasks in order
 #   SEEDS="4 3 2" REVERSE=1 benchmarks/sweeps/llmgs_latent.sh
+#   OUT=benchmarks/results/llmgs1m BUDGET=1000000 TASKS=DoorKey benchmarks/sweeps/llmgs_latent.sh
 # Results land in OUT (default benchmarks/results/llmgs100k); `synthesis report OUT` makes the table.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${OUT:-benchmarks/results/llmgs100k}
 BUDGET=${BUDGET:-100000}
 SEEDS=${SEEDS:-"0 1 2 3 4"}
-TASKS="StairClimberSparse MazeSparse TopOff FourCorners Harvester CleanHouse DoorKey OneStroke Seeder Snake"
+TASKS=${TASKS:-"StairClimberSparse MazeSparse TopOff FourCorners Harvester CleanHouse DoorKey OneStroke Seeder Snake"}
 if [ "${REVERSE:-0}" = 1 ]; then TASKS=$(echo $TASKS | tr ' ' '\n' | tac | tr '\n' ' '); fi
 # One thread per process: two sweeps share the two cores.
 export NUMBA_NUM_THREADS=1 OMP_NUM_THREADS=1
