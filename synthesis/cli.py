@@ -269,19 +269,20 @@ def _seeds(text: str) -> list[int]:
         raise UsageError(f'bad --seeds {text!r}; use "0-4" or "0,2,5"') from None
     if not seeds:
         raise UsageError(f"--seeds {text!r} is an empty range (the first seed is above the last)")
-    repeated = sorted({s for s in seeds if seeds.count(s) > 1})
-    if repeated:
-        raise UsageError(f"--seeds {text!r} lists seed {', '.join(map(str, repeated))} more than once")
-    return seeds
+    return _without_repeats(seeds, "seeds", text)
 
 
 def _names(text: str, option: str) -> list[str]:
     """A comma-separated `--tasks` or `--methods` list: empty items skipped, a repeated name refused."""
-    names = [name for name in text.split(",") if name]
-    repeated = sorted({name for name in names if names.count(name) > 1})
+    return _without_repeats([name for name in text.split(",") if name], option, text)
+
+
+def _without_repeats(items: list, option: str, text: str) -> list:
+    """`items` of `--option text`, or a `UsageError` naming those listed twice (each would run twice)."""
+    repeated = sorted({item for item in items if items.count(item) > 1})
     if repeated:
-        raise UsageError(f"--{option} {text!r} lists {', '.join(repeated)} more than once")
-    return names
+        raise UsageError(f"--{option} {text!r} lists {', '.join(map(str, repeated))} more than once")
+    return items
 
 
 def cmd_search(args) -> int:

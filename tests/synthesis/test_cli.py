@@ -223,7 +223,7 @@ def test_report_on_a_corrupt_result_names_the_file(tmp_path, capsys):
     (["--backend", "ray", "--address", "head-node"], "bad --address 'head-node'; use auto, HOST:PORT"),
     (["--backend", "ray", "--storage", "s3"], "unknown --storage 's3'"),
     (["--seeds", "3-1"], "--seeds '3-1' is an empty range"),
-    (["--seeds", "0,2,0"], "--seeds '0,2,0' lists seed 0 more than once"),
+    (["--seeds", "0,2,0"], "--seeds '0,2,0' lists 0 more than once"),
     (["--seeds", "-1"], "bad --seeds '-1'"),
     (["--methods", "hc,shc,hc"], "--methods 'hc,shc,hc' lists hc more than once"),
 ])  # fmt: skip
